@@ -1,0 +1,175 @@
+"""The ``tongxin`` command: demo, serve, seed, audit verify, createuser, and Django's own commands.
+
+Every command uses ``TONGXIN_DATABASE_URL`` when it is set, else the embedded SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongxin.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def cmd_migrate(args) -> int:
+    _migrate(verbosity=1)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    _migrate()
+    from django.conf import settings
+    from waitress import serve
+
+    from tongxin.wsgi import application
+
+    print(f"Tongxin on http://{args.host}:{args.port}/  (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
+    serve(application, host=args.host, port=args.port, threads=args.threads, ident="tongxin")
+    return 0
+
+
+def cmd_seed(args) -> int:
+    _migrate()
+    from tongxin.demo import seed
+
+    result = seed.run(profile=args.profile, seed=args.seed)
+    seed.print_logins(result)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    _migrate()
+    from tongxin.demo import seed
+
+    result = seed.ensure_reference_county()
+    seed.print_logins(result)
+    return cmd_serve(args)
+
+
+def cmd_audit(args) -> int:
+    from tongxin.core import audit
+
+    if args.action == "verify":
+        result = audit.verify()
+        if result.ok:
+            print(f"audit log intact: {result.checked} entries verified")
+            return 0
+        print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def cmd_createuser(args) -> int:
+    _migrate()
+    from django.db import transaction
+
+    from tongxin.core.errors import ApplicationError
+    from tongxin.grid.models import Node
+    from tongxin.people import services
+    from tongxin.people.roles import Role
+
+    if args.role not in Role.values:
+        print(f"unknown role {args.role!r}; roles: {', '.join(Role.values)}", file=sys.stderr)
+        return 2
+    node = Node.objects.filter(code=args.node).first()
+    if node is None:
+        print(f"no node with code {args.node!r}", file=sys.stderr)
+        return 2
+    try:
+        with transaction.atomic():
+            user = services.user_create(actor=None, username=args.username, password=args.password,
+                                        full_name=args.full_name or "", check_scope=False,
+                                        preferred_language=args.language)
+            services.role_grant(actor=None, user=user, role=args.role, node=node, check_scope=False)
+    except ApplicationError as exc:
+        details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
+        print(f"{exc.message} {details}".strip(), file=sys.stderr)
+        return 2
+    print(f"created {user.username} as {args.role} at {node.code} {node.name_zh}")
+    if services.needs_second_factor(user):
+        print("this role logs in with a second factor: it is set up on the first login in the browser")
+    return 0
+
+
+def cmd_compilemessages(args) -> int:
+    from tongxin.core.i18n import ensure_compiled
+
+    done = ensure_compiled(force=True)
+    print(f"compiled {len(done)} catalogues")
+    return 0
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["tongxin manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tongxin", description="Tongxin (同心): grassroots governance for a county.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serve_options(p):
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--threads", type=int, default=8)
+
+    p = sub.add_parser("demo", help="seed the reference county if the database is empty, then serve it")
+    serve_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("serve", help="serve the web interface and the API")
+    serve_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("seed", help="build synthetic data: the reference county (kangma) or a region")
+    p.add_argument("--profile", default="kangma", choices=["kangma", "region", "small"])
+    p.add_argument("--seed", type=int, default=540230)
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("audit", help="audit log tools")
+    p.add_argument("action", choices=["verify"])
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("createuser", help="create a user with a role at a node")
+    p.add_argument("username")
+    p.add_argument("--role", required=True)
+    p.add_argument("--node", required=True, help="the node's code, e.g. 540230")
+    p.add_argument("--password", required=True)
+    p.add_argument("--full-name", default="")
+    p.add_argument("--language", default="zh-hans", choices=["zh-hans", "bo", "en"])
+    p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("migrate", help="create or update the database tables")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("compilemessages", help="compile the translation catalogues")
+    p.set_defaults(func=cmd_compilemessages)
+
+    p = sub.add_parser("manage", help="run one of Django's management commands")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Personal data at rest: authenticated encryption and keyed hashes.
+
+Both keys derive from the one master key ``TONGXIN_ID_KEY`` with HKDF, so a value's
+ciphertext cannot be confused with its search hash. Ciphertexts carry a version
+byte so keys can be rotated later.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+_VERSION = b"\x01"
+
+
+@functools.cache
+def _keys(master_b64: str) -> tuple[bytes, bytes]:
+    master = base64.b64decode(master_b64)
+    if len(master) < 32:
+        raise ValueError("TONGXIN_ID_KEY must be base64 of at least 32 bytes")
+
+    def derive(info: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+    return derive(b"tongxin-encrypt-v1"), derive(b"tongxin-search-v1")
+
+
+def encrypt(plaintext: str, *, context: str) -> str:
+    key, _ = _keys(settings.ID_KEY)
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), context.encode())
+    return base64.b64encode(_VERSION + nonce + sealed).decode()
+
+
+def decrypt(token: str, *, context: str) -> str:
+    key, _ = _keys(settings.ID_KEY)
+    raw = base64.b64decode(token)
+    if raw[:1] != _VERSION:
+        raise ValueError("unknown ciphertext version")
+    return AESGCM(key).decrypt(raw[1:13], raw[13:], context.encode()).decode()
+
+
+def search_hash(value: str, *, context: str) -> str:
+    _, key = _keys(settings.ID_KEY)
+    return hmac.new(key, f"{context}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

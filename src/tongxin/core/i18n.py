@@ -1,0 +1,49 @@
+"""Language helpers: compiling the catalogues, and the language a record is shown in.
+
+The ``.po`` catalogues are compiled to ``.mo`` on first start (and whenever a ``.po``
+is newer), with Babel, so ``bo`` never silently falls back to Chinese on a machine
+without GNU gettext.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import translation
+
+log = logging.getLogger(__name__)
+
+LANGUAGE_CODES = ("zh-hans", "bo", "en")
+
+
+def ensure_compiled(force: bool = False) -> list[Path]:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    compiled = []
+    for base in settings.LOCALE_PATHS:
+        for po in Path(base).glob("*/LC_MESSAGES/*.po"):
+            mo = po.with_suffix(".mo")
+            if not force and mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+                continue
+            try:
+                with po.open("rb") as f:
+                    catalog = read_po(f, locale=po.parent.parent.name)
+                with mo.open("wb") as f:
+                    write_mo(f, catalog, use_fuzzy=False)
+                compiled.append(mo)
+            except OSError as exc:  # read-only install: say so, do not stop
+                log.warning("could not compile %s: %s", po, exc)
+    if compiled:
+        translation.trans_real._translations = {}
+        translation.trans_real._active = translation.trans_real.Local()
+    return compiled
+
+
+def localized(obj, field: str, language: str | None = None) -> str:
+    """``obj.<field>_bo`` / ``_zh`` / ``_en`` for the active language, falling back to Chinese."""
+    language = language or translation.get_language() or "zh-hans"
+    suffix = {"bo": "bo", "en": "en"}.get(language.split("-")[0], "zh")
+    return getattr(obj, f"{field}_{suffix}", "") or getattr(obj, f"{field}_zh", "")

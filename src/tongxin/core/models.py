@@ -1,0 +1,107 @@
+"""Shared kernel tables: the base model every record uses, and the audit log."""
+
+from __future__ import annotations
+
+import uuid6
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.core import clock
+
+
+class ScopedQuerySet(models.QuerySet):
+    def visible_to(self, user, action: str) -> "ScopedQuerySet":
+        """The rows ``user`` may take ``action`` on: always through the one scope function."""
+        from tongxin.people.scope import restrict
+
+        return restrict(self, user, action)
+
+
+ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
+
+
+class BaseModel(models.Model):
+    """Every record: a UUIDv7 id a client may generate itself, and when it was made and last changed.
+
+    ``updated_at`` is indexed (with the node path on scoped tables) so that a client
+    can ask what changed in its scope since its last sync without a full scan.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid6.uuid7, editable=False, verbose_name=_("id"))
+    created_at = models.DateTimeField(default=clock.now, editable=False, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("updated at"))
+
+    objects = ScopedManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        # The one bookkeeping rule kept in save(): the change stamp follows the clock.
+        self.updated_at = clock.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "updated_at"}
+        super().save(*args, **kwargs)
+
+
+class AuditHead(models.Model):
+    """The last entry of one audit chain; chains are kept per county so that writes in
+    different counties never wait for each other."""
+
+    chain = models.CharField(max_length=32, primary_key=True, verbose_name=_("chain"))
+    seq = models.BigIntegerField(default=0, verbose_name=_("sequence"))
+    hash = models.CharField(max_length=64, default="", verbose_name=_("hash"))
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+
+class AuditEntry(models.Model):
+    """One append-only, hash-chained entry of the audit log."""
+
+    id = models.BigAutoField(primary_key=True)
+    chain = models.CharField(max_length=32, verbose_name=_("chain"))
+    seq = models.BigIntegerField(verbose_name=_("sequence"))
+    created_at = models.DateTimeField(verbose_name=_("time"))
+    actor = models.ForeignKey(
+        "people.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+        verbose_name=_("actor"),
+    )
+    actor_name = models.CharField(max_length=150, blank=True, verbose_name=_("actor name"))
+    action = models.CharField(max_length=64, db_index=True, verbose_name=_("action"))
+    object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("object id"))
+    node_path = models.CharField(max_length=255, blank=True, db_index=True, verbose_name=_("node path"))
+    ip = models.CharField(max_length=64, blank=True, verbose_name=_("from address"))
+    channel = models.CharField(max_length=16, blank=True, verbose_name=_("channel"))
+    changes = models.JSONField(default=list, blank=True, verbose_name=_("changed fields"))
+    before_digest = models.CharField(max_length=64, blank=True, verbose_name=_("before digest"))
+    after_digest = models.CharField(max_length=64, blank=True, verbose_name=_("after digest"))
+    prev_hash = models.CharField(max_length=64, verbose_name=_("previous hash"))
+    hash = models.CharField(max_length=64, verbose_name=_("hash"))
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
+        indexes = [models.Index(fields=["node_path", "created_at"], name="audit_path_time")]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with ``Idempotency-Key``, replayed to retries."""
+
+    key = models.CharField(max_length=64, verbose_name=_("key"))
+    caller = models.CharField(max_length=64, verbose_name=_("caller digest"))
+    body_digest = models.CharField(max_length=64, verbose_name=_("body digest"))
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    response = models.BinaryField(null=True, blank=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_caller_key_unique")]

@@ -1,0 +1,102 @@
+"""Reads of the network: node lists, one node, and the roll-up of a node's figures.
+
+A roll-up is a constant number of queries whatever the node: the figures of every
+child come from one UNION of GROUP BYs over a fixed-length prefix of the path copies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, IntegerField, Value
+from django.db.models.functions import Substr
+
+from tongxin.core.errors import NotFound
+from tongxin.grid.models import Node
+from tongxin.people.roles import Role
+
+
+def node_list(*, actor, level: str | None = None, parent: Node | None = None):
+    qs = Node.objects.visible_to(actor, "node.view")
+    if level:
+        qs = qs.filter(level=level)
+    if parent is not None:
+        qs = qs.filter(parent=parent)
+    return qs.order_by("path")
+
+
+def node_get(*, actor, code: str) -> Node:
+    node = Node.objects.visible_to(actor, "node.view").filter(code=str(code)[:18]).first()
+    if node is None:
+        raise NotFound()
+    return node
+
+
+def ancestors_visible(*, actor, node: Node) -> list[Node]:
+    """The breadcrumb: the node's ancestors the actor may see, top first."""
+    paths = node.ancestor_paths()[:-1]
+    return list(Node.objects.visible_to(actor, "node.view").filter(path__in=paths).order_by("path"))
+
+
+FIGURES = ("households", "residents", "grid_workers")
+# Counts of nodes below, by level, reported beside the figures.
+NODE_FIGURES = {"township": "townships", "village": "villages", "grid": "grids", "unit": "units"}
+ALL_FIGURES = FIGURES + tuple(NODE_FIGURES.values())
+
+
+@dataclass
+class RollupRow:
+    code: str
+    name: str
+    level: str
+    figures: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Rollup:
+    node: Node
+    figures: dict[str, int]
+    children: list[RollupRow]
+
+
+def _grouped(path: str, length: int):
+    """One UNION query: (prefix, figure, count) for households, residents and grid workers."""
+    from tongxin.people.models import RoleAssignment
+    from tongxin.registry.models import Household, Resident
+
+    def part(qs, kind: int):
+        return (qs.filter(node_path__startswith=path)
+                .annotate(prefix=Substr("node_path", 1, length), kind=Value(kind, output_field=IntegerField()))
+                .order_by().values("prefix", "kind").annotate(n=Count("pk")))
+
+    return part(Household.objects.all(), 0).union(
+        part(Resident.objects.all(), 1),
+        part(RoleAssignment.objects.filter(role=Role.GRID_WORKER), 2),
+        all=True,
+    )
+
+
+def node_rollup(*, actor, node: Node) -> Rollup:
+    children = list(Node.objects.filter(parent=node).order_by("path"))
+    # Children of a node share one code length, so one prefix length groups them all.
+    length = len(children[0].path) if children else len(node.path)
+    by_prefix: dict[str, dict[str, int]] = {}
+    total = dict.fromkeys(ALL_FIGURES, 0)
+
+    def add(prefix: str, name: str, n: int) -> None:
+        by_prefix.setdefault(prefix, dict.fromkeys(ALL_FIGURES, 0))[name] += n
+        total[name] += n
+
+    for prefix, kind, n in _grouped(node.path, length).values_list("prefix", "kind", "n"):
+        add(prefix, FIGURES[kind], n)
+    nodes_below = (Node.objects.filter(path__startswith=node.path, level__in=list(NODE_FIGURES))
+                   .exclude(pk=node.pk).exclude(parent=node).annotate(prefix=Substr("path", 1, length))
+                   .order_by().values_list("prefix", "level").annotate(n=Count("pk")))
+    for prefix, level, n in nodes_below:
+        add(prefix, NODE_FIGURES[level], n)
+    for child in children:  # a child counts among the nodes below its parent, not below itself
+        if child.level in NODE_FIGURES:
+            total[NODE_FIGURES[child.level]] += 1
+    rows = [RollupRow(code=c.code, name=c.name, level=c.level,
+                      figures=by_prefix.get(c.path, dict.fromkeys(ALL_FIGURES, 0))) for c in children]
+    return Rollup(node=node, figures=total, children=rows)

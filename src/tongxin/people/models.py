@@ -1,0 +1,75 @@
+"""Users, their role assignments at nodes, and API tokens."""
+
+from __future__ import annotations
+
+import uuid6
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.core import clock
+from tongxin.core.models import BaseModel
+from tongxin.grid.models import Department, NodeScoped
+from tongxin.people.roles import Role
+
+
+class Language(models.TextChoices):
+    ZH = "zh-hans", _("Simplified Chinese")
+    BO = "bo", _("Tibetan")
+    EN = "en", _("English")
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid6.uuid7, editable=False)
+    full_name = models.CharField(max_length=100, blank=True, verbose_name=_("full name"))
+    phone = models.CharField(max_length=32, blank=True, verbose_name=_("phone"))
+    preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.ZH,
+                                          verbose_name=_("preferred language"))
+    failed_logins = models.PositiveIntegerField(default=0, verbose_name=_("failed logins in a row"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    totp_secret = models.CharField(max_length=255, blank=True, verbose_name=_("second factor secret (encrypted)"))
+    totp_confirmed = models.BooleanField(default=False, verbose_name=_("second factor confirmed"))
+    household = models.ForeignKey("registry.Household", null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("own household (residents)"))
+    updated_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+
+class RoleAssignment(NodeScoped):
+    """A user holds a role at a node (and, for department officers, in a department)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("user"))
+    role = models.CharField(max_length=32, choices=Role.choices, verbose_name=_("role"))
+    department = models.ForeignKey(Department, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="officers", verbose_name=_("department"))
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        ordering = ["node_path", "role"]
+        constraints = [models.UniqueConstraint(fields=["user", "role", "node"], name="assignment_unique")]
+        indexes = [
+            models.Index(fields=["role", "node_path"], name="assignment_role_path"),
+            models.Index(fields=["node_path", "updated_at"], name="assignment_path_changed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.node.code}"
+
+
+class ApiToken(BaseModel):
+    """A bearer token; only its digest is stored. It expires when unused for a while."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("user"))
+    digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
+    last_used_at = models.DateTimeField(default=clock.now, verbose_name=_("last used"))
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")

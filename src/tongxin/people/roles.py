@@ -1,0 +1,54 @@
+"""The roles people hold at nodes, and the one table of what each role may do."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COUNTY_ADMIN = "county_admin", _("county administrator")
+    DISPATCH_OFFICER = "dispatch_officer", _("dispatch officer")
+    DEPARTMENT_OFFICER = "department_officer", _("department officer")
+    TOWNSHIP_STAFF = "township_staff", _("township staff")
+    VILLAGE_STAFF = "village_staff", _("village staff")
+    GRID_LEADER = "grid_leader", _("grid leader")  # 网格长
+    GRID_WORKER = "grid_worker", _("grid worker")  # 网格员
+    UNIT_HEAD = "unit_head", _("unit head")  # 联户长
+    RESIDENT = "resident", _("resident")
+    # 三权分立: the three separated administrators of MLPS level 3.
+    SYSTEM_ADMIN = "system_admin", _("system administrator")
+    SECURITY_ADMIN = "security_admin", _("security administrator")
+    AUDIT_ADMIN = "audit_admin", _("audit administrator")
+
+
+# Roles that must log in with a second factor (TOTP).
+SECOND_FACTOR_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.COUNTY_ADMIN}
+
+_READ_REGISTRY = {"node.view", "household.view", "resident.view", "staff.view", "department.view"}
+_WORK_REGISTRY = _READ_REGISTRY | {"household.change", "resident.change"}
+
+# role -> actions. Scope (which records) is decided separately by people.scope; this
+# table only says which kinds of action a role may take at all.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.COUNTY_ADMIN: frozenset(_READ_REGISTRY),
+    Role.DISPATCH_OFFICER: frozenset(_READ_REGISTRY),
+    Role.DEPARTMENT_OFFICER: frozenset({"node.view", "department.view"}),
+    Role.TOWNSHIP_STAFF: frozenset(_WORK_REGISTRY | {"resident.view_id"}),
+    Role.VILLAGE_STAFF: frozenset(_WORK_REGISTRY | {"resident.view_id"}),
+    Role.GRID_LEADER: frozenset(_WORK_REGISTRY),
+    Role.GRID_WORKER: frozenset(_WORK_REGISTRY - {"staff.view"}),
+    Role.UNIT_HEAD: frozenset({"node.view", "household.view", "resident.view"}),
+    # A resident's scope is their own household, not their node (see people.scope).
+    Role.RESIDENT: frozenset({"household.view", "resident.view"}),
+    Role.SYSTEM_ADMIN: frozenset({"node.view", "node.change", "department.view", "department.change",
+                                  "staff.view", "user.manage"}),
+    Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant"}),
+    Role.AUDIT_ADMIN: frozenset({"audit.view"}),
+}
+
+ALL_ACTIONS = frozenset().union(*PERMISSIONS.values())
+
+
+def role_allows(role: str, action: str) -> bool:
+    return action in PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,74 @@
+"""The scope function: the one place that decides which records a user may see or change.
+
+Rules (DESIGN.md principle 2, CommCare's location scope):
+- deny by default; a user's roles grant actions (``people.roles.PERMISSIONS``), and each
+  role assignment opens the subtree of its node for the actions its role grants;
+- a resident's assignment opens only their own household;
+- a record outside scope is "not found" (404), never "forbidden".
+Every list, detail, export, statistic and API starts from ``restrict``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from tongxin.people.roles import Role, role_allows
+
+_NOTHING = Q(pk__in=[])
+
+
+def assignments(user) -> list:
+    """The user's role assignments, loaded once per user object."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_tongxin_assignments", None)
+    if cached is None:
+        cached = list(user.assignments.only("role", "node_path", "node_id", "department_id"))
+        user._tongxin_assignments = cached
+    return cached
+
+
+def scope_q(user, action: str, model: type[models.Model]) -> Q:
+    """A Q selecting the rows of ``model`` the user may take ``action`` on."""
+    path_field = getattr(model, "scope_path_field", None)
+    household_field = getattr(model, "scope_household_field", None)
+    paths: set[str] = set()
+    q = _NOTHING
+    for a in assignments(user):
+        if not role_allows(a.role, action):
+            continue
+        if a.role == Role.RESIDENT:
+            if household_field and user.household_id:
+                q |= Q(**{household_field: user.household_id})
+            continue
+        if path_field:
+            paths.add(a.node_path)
+    # A path under another granted path adds nothing.
+    for path in sorted(paths):
+        if not any(path != other and path.startswith(other) for other in paths):
+            q |= Q(**{f"{path_field}__startswith": path})
+    return q
+
+
+def restrict(queryset: models.QuerySet, user, action: str) -> models.QuerySet:
+    return queryset.filter(scope_q(user, action, queryset.model))
+
+
+def can(user, action: str, obj: models.Model) -> bool:
+    """Whether the user may take ``action`` on this one record."""
+    return restrict(type(obj)._default_manager.filter(pk=obj.pk), user, action).exists()
+
+
+def scope_roots(user, action: str) -> list[str]:
+    """The top node paths at which the user may take ``action`` (for pages that start somewhere)."""
+    paths = sorted({a.node_path for a in assignments(user) if role_allows(a.role, action) and a.role != Role.RESIDENT})
+    return [p for p in paths if not any(p != o and p.startswith(o) for o in paths)]
+
+
+def allows_at(user, action: str, path: str) -> bool:
+    """Whether the user may take ``action`` on something placed at the node with ``path``."""
+    return any(
+        role_allows(a.role, action) and a.role != Role.RESIDENT and path.startswith(a.node_path)
+        for a in assignments(user)
+    )

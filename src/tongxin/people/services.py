@@ -1,0 +1,168 @@
+"""Writes about people: accounts, role grants, logins (lockout and second factor), tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from tongxin.core import audit, clock, crypto
+from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from tongxin.grid.models import Department, Node
+from tongxin.people.models import ApiToken, RoleAssignment, User
+from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
+from tongxin.people.scope import allows_at
+
+_TOTP_CONTEXT = "user.totp"
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields={"password": list(exc.messages)}) from exc
+
+
+def user_create(*, actor, username: str, password: str | None, full_name: str = "", phone: str = "",
+                preferred_language: str = "zh-hans", check_scope: bool = True, password_hash: str | None = None) -> User:
+    """Create an account. ``actor`` must be a system administrator (the CLI passes ``check_scope=False``)."""
+    if check_scope and not any(a.role == Role.SYSTEM_ADMIN for a in actor.assignments.all()):
+        raise PermissionDenied()
+    username = (username or "").strip()
+    if not username or len(username) > 150:
+        raise ValidationFailed(fields={"username": [_("A user name of 1 to 150 characters is required.")]})
+    user = User(username=username, full_name=full_name, phone=phone, preferred_language=preferred_language)
+    if password_hash:
+        user.password = password_hash
+    elif password:
+        _check_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise ValidationFailed(fields={"username": [_("This user name is taken.")]})
+        user.save()
+        audit.record(action="user.create", actor=actor, obj=user, after={"username": username})
+    return user
+
+
+def role_grant(*, actor, user: User, role: str, node: Node, department: Department | None = None,
+               check_scope: bool = True) -> RoleAssignment:
+    """Grant a role at a node. Only a security administrator grants, within their scope,
+    and never to themself (separation of the three administrators)."""
+    if role not in Role.values:
+        raise ValidationFailed(fields={"role": [_("Unknown role.")]})
+    if check_scope:
+        if actor.pk == user.pk:
+            raise PermissionDenied(_("Nobody may grant a role to themself."))
+        if not allows_at(actor, "role.grant", node.path):
+            raise NotFound()
+    if role == Role.DEPARTMENT_OFFICER and department is None:
+        raise ValidationFailed(fields={"department": [_("A department officer needs a department.")]})
+    with transaction.atomic():
+        assignment, created = RoleAssignment.objects.get_or_create(
+            user=user, role=role, node=node, defaults={"node_path": node.path, "department": department})
+        if created:
+            audit.record(action="role.grant", actor=actor, obj=assignment)
+    user.__dict__.pop("_tongxin_assignments", None)
+    return assignment
+
+
+def needs_second_factor(user: User) -> bool:
+    return user.assignments.filter(role__in=[r.value for r in SECOND_FACTOR_ROLES]).exists()
+
+
+def totp_secret(user: User) -> str:
+    return crypto.decrypt(user.totp_secret, context=_TOTP_CONTEXT) if user.totp_secret else ""
+
+
+def totp_setup(*, user: User) -> str:
+    """Give the user a new (unconfirmed) second-factor secret and return it."""
+    secret = pyotp.random_base32()
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(totp_secret=crypto.encrypt(secret, context=_TOTP_CONTEXT),
+                                               totp_confirmed=False, updated_at=clock.now())
+        audit.record(action="user.totp_setup", actor=user, object_type="people.user", object_id=str(user.pk))
+    user.refresh_from_db()
+    return secret
+
+
+def totp_confirm(*, user: User, code: str) -> None:
+    if not pyotp.TOTP(totp_secret(user)).verify(code or "", valid_window=1):
+        raise ValidationFailed(fields={"otp": [_("The code is not right.")]})
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(totp_confirmed=True, updated_at=clock.now())
+        audit.record(action="user.totp_confirm", actor=user, object_type="people.user", object_id=str(user.pk))
+    user.refresh_from_db()
+
+
+def totp_uri(user: User) -> str:
+    return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.username, issuer_name="Tongxin")
+
+
+def authenticate(*, username: str, password: str, otp: str | None = None) -> User:
+    """Check a login. The sixth failed attempt in a row locks the account for a while;
+    administrators and county administrators also need a valid TOTP code.
+
+    Raises NotAuthenticated (same message for unknown user and wrong password), Locked,
+    or ValidationFailed with field ``otp`` when a second factor is needed or wrong.
+    """
+    now = clock.now()
+    user = User.objects.filter(username=username or "").first()
+    if user is None or not user.is_active:
+        User().check_password(password or "")  # same cost as a real check
+        raise NotAuthenticated(_("User name or password is wrong."))
+    if user.locked_until and user.locked_until > now:
+        raise Locked()
+    if not user.check_password(password or ""):
+        with transaction.atomic():
+            failures = user.failed_logins + 1
+            locked = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS) if failures >= settings.LOGIN_MAX_FAILURES else None
+            User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
+            audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
+        if locked:
+            raise Locked()
+        raise NotAuthenticated(_("User name or password is wrong."))
+    if needs_second_factor(user):
+        if not user.totp_secret or not user.totp_confirmed:
+            raise ValidationFailed(_("Set up your second factor first, on the login page."),
+                                   code="second_factor_setup", fields={"otp": [_("A second factor is required.")]})
+        if not otp:
+            raise ValidationFailed(_("Enter the code from your authenticator app."), code="second_factor_required",
+                                   fields={"otp": [_("A second factor is required.")]})
+        if not pyotp.TOTP(totp_secret(user)).verify(otp, valid_window=1):
+            raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
+                                   fields={"otp": [_("The code is not right.")]})
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None, last_login=now)
+        audit.record(action="user.login", actor=user, object_type="people.user", object_id=str(user.pk))
+    return user
+
+
+def token_issue(*, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        ApiToken.objects.create(user=user, digest=crypto.token_digest(token))
+        audit.record(action="token.issue", actor=user, object_type="people.apitoken", object_id=str(user.pk))
+    return token
+
+
+def token_user(token: str) -> User | None:
+    """The user behind a bearer token, or None when unknown or idle too long."""
+    row = ApiToken.objects.select_related("user").filter(digest=crypto.token_digest(token)).first()
+    if row is None or not row.user.is_active:
+        return None
+    now = clock.now()
+    if (now - row.last_used_at).total_seconds() > settings.TOKEN_IDLE_SECONDS:
+        row.delete()
+        return None
+    if (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from ninja import Field, Query, Router, Schema
+
+from tongxin.core.api import In, Page, paged
+from tongxin.grid.selectors import node_get
+from tongxin.registry import selectors, services
+
+router = Router(tags=["registry"])
+
+
+class HouseholdOut(Schema):
+    id: uuid.UUID
+    node: str
+    number: str
+    address: str
+    head_name: str
+    lat: float | None
+    lon: float | None
+    phone: str
+    preferred_language: str
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_node(obj) -> str:
+        return obj["node"] if isinstance(obj, dict) else obj.node.code
+
+
+class HouseholdPage(Page):
+    items: list[HouseholdOut]
+
+
+class ListFilter(Schema):
+    node: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/households", response=HouseholdPage, summary="Households at or below a node")
+def household_list(request, filters: Query[ListFilter]):
+    node = node_get(actor=request.auth, code=filters.node) if filters.node else None
+    return paged(selectors.household_list(actor=request.auth, node=node), filters.limit, filters.offset)
+
+
+class MemberOut(Schema):
+    id: uuid.UUID
+    name: str
+    sex: str
+    birth_date: dt.date
+    relation: str
+
+
+class HouseholdDetail(HouseholdOut):
+    members: list[MemberOut]
+
+
+@router.get("/households/{household_id}", response=HouseholdDetail, summary="One household and its members")
+def household_detail(request, household_id: str):
+    household = selectors.household_get(actor=request.auth, household_id=household_id)
+    members = list(selectors.household_members(actor=request.auth, household=household))
+    return {**HouseholdOut.from_orm(household).dict(), "members": members}
+
+
+class HouseholdIn(In):
+    node: str
+    number: str = Field(max_length=32)
+    address: str = Field(max_length=200)
+    head_name: str = Field("", max_length=100)
+    lat: float | None = None
+    lon: float | None = None
+    phone: str = Field("", max_length=32)
+    preferred_language: str = "bo"
+
+
+@router.post("/households", response={201: HouseholdOut}, summary="Register a household")
+def household_create(request, payload: HouseholdIn):
+    data = payload.dict()
+    node = node_get(actor=request.auth, code=data.pop("node"))
+    return 201, services.household_create(actor=request.auth, node=node, **data)
+
+
+class HouseholdPatch(In):
+    address: str | None = Field(None, max_length=200)
+    head_name: str | None = Field(None, max_length=100)
+    lat: float | None = None
+    lon: float | None = None
+    phone: str | None = Field(None, max_length=32)
+    preferred_language: str | None = None
+
+
+@router.patch("/households/{household_id}", response=HouseholdOut, summary="Change a household")
+def household_update(request, household_id: str, payload: HouseholdPatch):
+    household = selectors.household_get(actor=request.auth, household_id=household_id)
+    return services.household_update(actor=request.auth, household=household, **payload.dict(exclude_unset=True))
+
+
+class ResidentOut(Schema):
+    id: uuid.UUID
+    household: uuid.UUID
+    node: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    id_number: str
+    phone: str
+    relation: str
+    preferred_language: str
+    updated_at: dt.datetime
+
+
+def _resident_out(request, resident) -> dict:
+    return {
+        "id": resident.id, "household": resident.household_id, "node": resident.node.code, "name": resident.name,
+        "sex": resident.sex, "birth_date": resident.birth_date,
+        "id_number": selectors.shown_id_number(actor=request.auth, resident=resident), "phone": resident.phone,
+        "relation": resident.relation, "preferred_language": resident.preferred_language,
+        "updated_at": resident.updated_at,
+    }
+
+
+class ResidentListOut(Schema):
+    id: uuid.UUID
+    household: uuid.UUID
+
+    @staticmethod
+    def resolve_household(obj) -> uuid.UUID:
+        return obj.household_id
+
+    name: str
+    sex: str
+    birth_date: dt.date
+    relation: str
+
+
+class ResidentPage(Page):
+    items: list[ResidentListOut]
+
+
+@router.get("/residents", response=ResidentPage, summary="Residents at or below a node")
+def resident_list(request, filters: Query[ListFilter]):
+    node = node_get(actor=request.auth, code=filters.node) if filters.node else None
+    return paged(selectors.resident_list(actor=request.auth, node=node), filters.limit, filters.offset)
+
+
+class IdSearchIn(In):
+    id_number: str = Field(max_length=32)
+
+
+@router.post("/residents/search", response=ResidentOut,
+             summary="Find a resident by exact ID number (in the body, never the URL)")
+def resident_search(request, payload: IdSearchIn):
+    return _resident_out(request, selectors.resident_find_by_id_number(actor=request.auth, id_number=payload.id_number))
+
+
+@router.get("/residents/{resident_id}", response=ResidentOut, summary="One resident (audited)")
+def resident_detail(request, resident_id: str):
+    return _resident_out(request, selectors.resident_view(actor=request.auth, resident_id=resident_id))
+
+
+class ResidentIn(In):
+    household: uuid.UUID
+    name: str = Field(max_length=100)
+    sex: str
+    birth_date: dt.date
+    id_number: str = Field(max_length=32)
+    phone: str = Field("", max_length=32)
+    relation: str = "other"
+    preferred_language: str | None = None
+
+
+@router.post("/residents", response={201: ResidentOut}, summary="Register a resident")
+def resident_create(request, payload: ResidentIn):
+    data = payload.dict()
+    household = selectors.household_get(actor=request.auth, household_id=data.pop("household"))
+    resident = services.resident_create(actor=request.auth, household=household, **data)
+    return 201, _resident_out(request, resident)
+
+
+class ResidentPatch(In):
+    name: str | None = Field(None, max_length=100)
+    sex: str | None = None
+    birth_date: dt.date | None = None
+    id_number: str | None = Field(None, max_length=32)
+    phone: str | None = Field(None, max_length=32)
+    relation: str | None = None
+    preferred_language: str | None = None
+
+
+@router.patch("/residents/{resident_id}", response=ResidentOut, summary="Correct a resident's record")
+def resident_update(request, resident_id: str, payload: ResidentPatch):
+    resident = selectors.resident_get(actor=request.auth, resident_id=resident_id)
+    resident = services.resident_update(actor=request.auth, resident=resident, **payload.dict(exclude_unset=True))
+    return _resident_out(request, resident)

@@ -1,0 +1,206 @@
+"""Tongxin's one settings module, configured from ``TONGXIN_*`` environment variables.
+
+With nothing set, Tongxin runs on an embedded SQLite file in the working
+directory, with secrets kept in a key file beside it, so ``tongxin demo`` needs
+no configuration. Production sets ``TONGXIN_DATABASE_URL``,
+``TONGXIN_SECRET_KEY`` and ``TONGXIN_ID_KEY``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.conf import locale as django_locale
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("TONGXIN_DATA_DIR", os.getcwd()))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"TONGXIN_{name}", default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _local_secrets() -> dict[str, str]:
+    """Secrets for the embedded default, made once and kept beside the database."""
+    path = DATA_DIR / "tongxin.key"
+    if path.exists():
+        return json.loads(path.read_text())
+    data = {
+        "secret_key": secrets.token_urlsafe(50),
+        "id_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+    try:
+        path.write_text(json.dumps(data))
+        path.chmod(0o600)
+    except OSError:
+        pass
+    return data
+
+
+# Under pytest: fixed throwaway keys, and TONGXIN_TEST_DATABASE_URL picks the database.
+TESTING = "pytest" in sys.modules
+if TESTING:
+    os.environ.setdefault("TONGXIN_SECRET_KEY", "test-only-secret-key-not-for-production-" + "x" * 20)
+    os.environ.setdefault("TONGXIN_ID_KEY", base64.b64encode(b"t" * 32).decode())
+
+_needs_local = env("SECRET_KEY") is None or env("ID_KEY") is None
+_local = _local_secrets() if _needs_local else {}
+
+SECRET_KEY = env("SECRET_KEY") or _local["secret_key"]
+# Master key for personal data at rest: base64 of 32 bytes.
+ID_KEY = env("ID_KEY") or _local["id_key"]
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = (env("ALLOWED_HOSTS") or "127.0.0.1,localhost,testserver,[::1]").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "leaflet",
+    "tongxin.core",
+    "tongxin.grid",
+    "tongxin.people",
+    "tongxin.registry",
+    "tongxin.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongxin.core.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tongxin.people.middleware.UserLanguageMiddleware",
+    "tongxin.core.middleware.RequestContextMiddleware",
+    "tongxin.core.idempotency.IdempotencyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "tongxin.urls"
+WSGI_APPLICATION = "tongxin.wsgi.application"
+AUTH_USER_MODEL = "people.User"
+LOGIN_URL = "people:login"
+LOGIN_REDIRECT_URL = "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tongxin.core.context.navigation",
+            ],
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tongxin.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=0)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers work beside one writer; IMMEDIATE takes the write lock
+        # at BEGIN so two writers queue instead of failing on lock upgrade.
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "transaction_mode": "IMMEDIATE",
+        }
+    else:
+        config.setdefault("OPTIONS", {})
+    config["ATOMIC_REQUESTS"] = False
+    test_url = env("TEST_DATABASE_URL")
+    if test_url and TESTING:
+        config = dj_database_url.parse(test_url)
+        config["TEST"] = {"NAME": env("TEST_DATABASE_NAME") or "test_tongxin"}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Idle sessions expire: every request pushes the expiry forward by SESSION_COOKIE_AGE.
+SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS") or 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# API tokens expire when unused for this long.
+TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
+# The sixth failed login in a row locks the account for this long.
+LOGIN_MAX_FAILURES = 6
+LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
+
+# Bodies larger than this are refused with 413 before anything reads them.
+MAX_BODY_BYTES = int(env("MAX_BODY_BYTES") or 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# Languages: Django knows no Tibetan, so it is added here.
+django_locale.LANG_INFO["bo"] = {
+    "bidi": False,
+    "code": "bo",
+    "name": "Tibetan",
+    "name_local": "བོད་ཡིག",
+}
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [
+    ("zh-hans", _("Simplified Chinese")),
+    ("bo", _("Tibetan")),
+    ("en", _("English")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env("TIME_ZONE") or "Asia/Shanghai"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env("STATIC_ROOT") or DATA_DIR / "static")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LEAFLET_CONFIG = {"TILES": [], "RESET_VIEW": False}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL") or "WARNING"},
+}
