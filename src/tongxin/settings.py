@@ -139,12 +139,36 @@ def _database() -> dict:
     config["ATOMIC_REQUESTS"] = False
     test_url = env("TEST_DATABASE_URL")
     if test_url and TESTING:
+        reason = _unreachable(test_url)
+        if reason:
+            global TEST_DATABASE_NOTE
+            TEST_DATABASE_NOTE = f"PostgreSQL skipped: {test_url} is not reachable ({reason}); running on SQLite"
+            print(TEST_DATABASE_NOTE, file=sys.stderr)
+            return config
         config = dj_database_url.parse(test_url)
         config["TEST"] = {"NAME": env("TEST_DATABASE_NAME") or "test_tongxin"}
+        TEST_DATABASE_NOTE = f"tests run on PostgreSQL ({config['HOST']}:{config['PORT']})"
     return config
 
 
-DATABASES = {"default": _database()}
+TEST_DATABASE_NOTE = "tests run on SQLite (set TONGXIN_TEST_DATABASE_URL for PostgreSQL)"
+
+
+def _unreachable(url: str) -> str:
+    """Why the test database at ``url`` cannot be used, or ''."""
+    try:
+        import psycopg
+
+        parsed = dj_database_url.parse(url)
+        psycopg.connect(host=parsed["HOST"] or "127.0.0.1", port=parsed["PORT"] or 5432, user=parsed["USER"],
+                        password=parsed["PASSWORD"] or None, dbname=parsed["NAME"] or "postgres",
+                        connect_timeout=3).close()
+    except Exception as exc:  # any failure means: skip PostgreSQL, say why
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ""
+
+
+DATABASES = {"default": _database()}  # noqa: E305
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -188,7 +212,7 @@ USE_TZ = True
 TIME_ZONE = env("TIME_ZONE") or "Asia/Shanghai"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env("STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT = env("STATIC_ROOT")  # only for `tongxin manage collectstatic`; finders serve otherwise
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -78,3 +78,58 @@ def node_rollup(request, code: str):
         "code": node.code, "name": node.name, "level": node.level, **rollup.figures,
         "children": [{"code": r.code, "name": r.name, "level": r.level, **r.figures} for r in rollup.children],
     }
+
+
+from ninja import Field  # noqa: E402
+
+from tongxin.core.api import In  # noqa: E402
+from tongxin.grid import services  # noqa: E402
+
+
+class NodeIn(In):
+    code: str = Field(max_length=18)
+    level: Level
+    parent: str | None = None
+    name_zh: str = Field(max_length=100)
+    name_bo: str = Field("", max_length=200)
+    name_en: str = Field("", max_length=100)
+    boundary: dict | None = None
+    centre_lat: float | None = Field(None, ge=-90, le=90)
+    centre_lon: float | None = Field(None, ge=-180, le=180)
+
+
+@router.post("/nodes", response={201: NodeDetail}, summary="Create a node (system administrator)")
+def node_create(request, payload: NodeIn):
+    data = payload.dict()
+    parent_code = data.pop("parent")
+    parent = selectors.node_get(actor=request.auth, code=parent_code) if parent_code else None
+    services.check_boundary(data.get("boundary"))
+    return 201, services.node_create(actor=request.auth, parent=parent, **data)
+
+
+class NodePatch(In):
+    name_zh: str | None = Field(None, max_length=100)
+    name_bo: str | None = Field(None, max_length=200)
+    name_en: str | None = Field(None, max_length=100)
+    boundary: dict | None = None
+    centre_lat: float | None = Field(None, ge=-90, le=90)
+    centre_lon: float | None = Field(None, ge=-180, le=180)
+
+
+@router.patch("/nodes/{code}", response=NodeDetail, summary="Rename a node or change its map data")
+def node_update(request, code: str, payload: NodePatch):
+    node = selectors.node_get(actor=request.auth, code=code)
+    changes = payload.dict(exclude_unset=True)
+    services.check_boundary(changes.get("boundary"))
+    return services.node_update(actor=request.auth, node=node, **changes)
+
+
+class MoveIn(In):
+    parent: str = Field(max_length=18)
+
+
+@router.post("/nodes/{code}/move", response=NodeDetail, summary="Move a node and everything below it")
+def node_move(request, code: str, payload: MoveIn):
+    node = selectors.node_get(actor=request.auth, code=code)
+    parent = selectors.node_get(actor=request.auth, code=payload.parent)
+    return services.node_move(actor=request.auth, node=node, new_parent=parent)

@@ -28,6 +28,19 @@ def _check_parent(level: str, parent: Node | None) -> None:
         raise ValidationFailed(fields={"parent": [_("A node must sit below a node of a higher level.")]})
 
 
+_GEOMETRIES = {"Polygon", "MultiPolygon", "Point", "LineString", "MultiLineString", "MultiPoint", "GeometryCollection"}
+
+
+def check_boundary(boundary: dict | None) -> None:
+    """A boundary is a GeoJSON geometry or Feature with coordinates."""
+    if boundary is None:
+        return
+    geometry = boundary.get("geometry") if boundary.get("type") == "Feature" else boundary
+    if not isinstance(geometry, dict) or geometry.get("type") not in _GEOMETRIES or (
+            "coordinates" not in geometry and "geometries" not in geometry):
+        raise ValidationFailed(fields={"boundary": [_("A boundary is a GeoJSON geometry or Feature.")]})
+
+
 def node_create(*, actor, code: str, level: str, parent: Node | None, name_zh: str, name_bo: str = "",
                 name_en: str = "", boundary: dict | None = None, centre_lat: float | None = None,
                 centre_lon: float | None = None, check_scope: bool = True) -> Node:
@@ -40,6 +53,7 @@ def node_create(*, actor, code: str, level: str, parent: Node | None, name_zh: s
         raise NotFound()
     if not name_zh.strip():
         raise ValidationFailed(fields={"name_zh": [_("A name is required.")]})
+    check_boundary(boundary)
     with transaction.atomic():
         if Node.objects.filter(code=code).exists():
             raise ValidationFailed(fields={"code": [_("This code is already used.")]})
@@ -57,6 +71,9 @@ def node_update(*, actor, node: Node, **changes) -> Node:
         raise ValidationFailed(fields={k: [_("This field cannot be changed here.")] for k in unknown})
     if not allows_at(actor, "node.change", node.path):
         raise NotFound()
+    check_boundary(changes.get("boundary"))
+    if "name_zh" in changes and not (changes["name_zh"] or "").strip():
+        raise ValidationFailed(fields={"name_zh": [_("A name is required.")]})
     with transaction.atomic():
         node = Node.objects.select_for_update().get(pk=node.pk)
         before = audit.snapshot(node)

@@ -40,3 +40,100 @@ def me(request):
         "preferred_language": user.preferred_language,
         "roles": [{"role": a.role, "node": a.node.code} for a in user.assignments.select_related("node")],
     }
+
+
+import uuid  # noqa: E402
+
+from ninja import Field, Query  # noqa: E402
+
+from tongxin.core.api import Page, paged  # noqa: E402
+from tongxin.core.errors import NotFound  # noqa: E402
+from tongxin.grid.models import Department  # noqa: E402
+from tongxin.grid.selectors import node_get  # noqa: E402
+from tongxin.people import selectors  # noqa: E402
+from tongxin.people.models import Language, User  # noqa: E402
+from tongxin.people.roles import Role  # noqa: E402
+
+
+class StaffOut(Schema):
+    id: uuid.UUID
+    username: str
+    full_name: str
+    role: str
+    node: str
+    department: str | None
+
+    @staticmethod
+    def resolve_username(obj) -> str:
+        return obj.user.username
+
+    @staticmethod
+    def resolve_full_name(obj) -> str:
+        return obj.user.full_name
+
+    @staticmethod
+    def resolve_node(obj) -> str:
+        return obj.node.code
+
+    @staticmethod
+    def resolve_department(obj) -> str | None:
+        return obj.department.code if obj.department_id else None
+
+
+class StaffPage(Page):
+    items: list[StaffOut]
+
+
+class StaffFilter(Schema):
+    node: str | None = None
+    role: Role | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@router.get("/staff", response=StaffPage, summary="Role assignments at or below a node (the staff roster)")
+def staff_list(request, filters: Query[StaffFilter]):
+    node = node_get(actor=request.auth, code=filters.node) if filters.node else None
+    qs = selectors.staff_list(actor=request.auth, node=node, role=filters.role)
+    return paged(qs, filters.limit, filters.offset)
+
+
+class UserIn(In):
+    username: str = Field(max_length=150)
+    password: str = Field(max_length=128)
+    full_name: str = Field("", max_length=100)
+    phone: str = Field("", max_length=32)
+    preferred_language: Language = Language.ZH
+
+
+class UserOut(Schema):
+    id: uuid.UUID
+    username: str
+    full_name: str
+    preferred_language: str
+
+
+@router.post("/users", response={201: UserOut}, summary="Create an account (system administrator)")
+def user_create(request, payload: UserIn):
+    return 201, services.user_create(actor=request.auth, **payload.dict())
+
+
+class GrantIn(In):
+    username: str = Field(max_length=150)
+    role: Role
+    node: str = Field(max_length=18)
+    department: str | None = Field(None, max_length=40)
+
+
+@router.post("/role-assignments", response={201: StaffOut}, summary="Grant a role at a node (security administrator)")
+def role_grant(request, payload: GrantIn):
+    node = node_get(actor=request.auth, code=payload.node)
+    user = User.objects.filter(username=payload.username).first()
+    if user is None:
+        raise NotFound()
+    department = None
+    if payload.department:
+        department = Department.objects.filter(node_path__in=node.ancestor_paths(), code=payload.department).first()
+        if department is None:
+            raise NotFound()
+    return 201, services.role_grant(actor=request.auth, user=user, role=payload.role, node=node, department=department)

@@ -17,6 +17,7 @@ from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDe
 from tongxin.grid.models import Department, Node
 from tongxin.people.models import ApiToken, RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
+from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
 
 _TOTP_CONTEXT = "user.totp"
@@ -32,7 +33,7 @@ def _check_password(password: str, user: User | None = None) -> None:
 def user_create(*, actor, username: str, password: str | None, full_name: str = "", phone: str = "",
                 preferred_language: str = "zh-hans", check_scope: bool = True, password_hash: str | None = None) -> User:
     """Create an account. ``actor`` must be a system administrator (the CLI passes ``check_scope=False``)."""
-    if check_scope and not any(a.role == Role.SYSTEM_ADMIN for a in actor.assignments.all()):
+    if check_scope and not user_can(actor, "user.manage"):
         raise PermissionDenied()
     username = (username or "").strip()
     if not username or len(username) > 150:
