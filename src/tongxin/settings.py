@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tongxin.grid",
     "tongxin.people",
     "tongxin.registry",
+    "tongxin.dispatch",
     "tongxin.demo",
 ]
 
@@ -228,3 +229,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL") or "WARNING"},
 }
+NOTIFY_BACKENDS = [b for b in (env("NOTIFY_BACKENDS") or "tongxin.core.notify.LoggingSmsBackend").split(",") if b]
+# A resolved request may be reopened by its reporter for this many days; then it closes.
+REOPEN_DAYS = int(env("REOPEN_DAYS") or 7)

@@ -105,3 +105,41 @@ class IdempotencyRecord(models.Model):
     class Meta:
         verbose_name = _("idempotency record")
         constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_caller_key_unique")]
+
+
+class CalendarDay(models.Model):
+    """An administrator's entry in the official working-day calendar: a holiday, or a
+    make-up working day (调休). Entries override the calendar package, so a year's
+    schedule can be entered before the package knows it."""
+
+    date = models.DateField(unique=True, verbose_name=_("date"))
+    is_working_day = models.BooleanField(verbose_name=_("working day"))
+    name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
+    updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+
+class Notification(models.Model):
+    """One message in a user's in-app inbox; other channels (SMS …) are sent beside it."""
+
+    id = models.BigAutoField(primary_key=True)
+    recipient = models.ForeignKey("people.User", on_delete=models.CASCADE, related_name="notifications",
+                                  verbose_name=_("recipient"))
+    kind = models.CharField(max_length=64, verbose_name=_("kind"))
+    language = models.CharField(max_length=8, verbose_name=_("language"))
+    subject = models.CharField(max_length=200, verbose_name=_("subject"))
+    body = models.TextField(blank=True, verbose_name=_("body"))
+    link = models.CharField(max_length=255, blank=True, verbose_name=_("link"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    read_at = models.DateTimeField(null=True, blank=True, verbose_name=_("read at"))
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")]

@@ -27,22 +27,26 @@ SECOND_FACTOR_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN,
 
 _READ_REGISTRY = {"node.view", "household.view", "resident.view", "staff.view", "department.view"}
 _WORK_REGISTRY = _READ_REGISTRY | {"household.change", "resident.change"}
+# Requests (群众诉求): filing, seeing, handling (accept, escalate, resolve …), statistics.
+_REQUESTS = {"request.file", "request.view", "request.handle", "visit.view", "visit.record", "dispatch.stats"}
 
 # role -> actions. Scope (which records) is decided separately by people.scope; this
 # table only says which kinds of action a role may take at all.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.COUNTY_ADMIN: frozenset(_READ_REGISTRY),
-    Role.DISPATCH_OFFICER: frozenset(_READ_REGISTRY),
-    Role.DEPARTMENT_OFFICER: frozenset({"node.view", "department.view"}),
-    Role.TOWNSHIP_STAFF: frozenset(_WORK_REGISTRY | {"resident.view_id"}),
-    Role.VILLAGE_STAFF: frozenset(_WORK_REGISTRY | {"resident.view_id"}),
-    Role.GRID_LEADER: frozenset(_WORK_REGISTRY),
-    Role.GRID_WORKER: frozenset(_WORK_REGISTRY - {"staff.view"}),
-    Role.UNIT_HEAD: frozenset({"node.view", "household.view", "resident.view"}),
-    # A resident's scope is their own household, not their node (see people.scope).
-    Role.RESIDENT: frozenset({"household.view", "resident.view"}),
+    Role.COUNTY_ADMIN: frozenset(_READ_REGISTRY | {"request.view", "visit.view", "dispatch.stats"}),
+    Role.DISPATCH_OFFICER: frozenset(_READ_REGISTRY | _REQUESTS | {"visit.plan", "category.view"}),
+    Role.DEPARTMENT_OFFICER: frozenset({"node.view", "department.view", "request.view", "request.handle",
+                                        "category.view"}),
+    Role.TOWNSHIP_STAFF: frozenset(_WORK_REGISTRY | _REQUESTS | {"resident.view_id", "visit.plan"}),
+    Role.VILLAGE_STAFF: frozenset(_WORK_REGISTRY | _REQUESTS | {"resident.view_id", "visit.plan"}),
+    Role.GRID_LEADER: frozenset(_WORK_REGISTRY | _REQUESTS | {"visit.plan"}),
+    Role.GRID_WORKER: frozenset((_WORK_REGISTRY - {"staff.view"}) | _REQUESTS - {"dispatch.stats"}),
+    Role.UNIT_HEAD: frozenset({"node.view", "household.view", "resident.view", "request.file", "request.view"}),
+    # A resident's scope is their own household and requests, not their node (see people.scope).
+    Role.RESIDENT: frozenset({"household.view", "resident.view", "request.file", "request.view", "request.rate"}),
     Role.SYSTEM_ADMIN: frozenset({"node.view", "node.change", "department.view", "department.change",
-                                  "staff.view", "user.manage"}),
+                                  "staff.view", "user.manage", "calendar.change", "category.change",
+                                  "category.view"}),
     Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant"}),
     Role.AUDIT_ADMIN: frozenset({"audit.view"}),
 }

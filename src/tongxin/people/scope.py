@@ -3,7 +3,9 @@
 Rules (DESIGN.md principle 2, CommCare's location scope):
 - deny by default; a user's roles grant actions (``people.roles.PERMISSIONS``), and each
   role assignment opens the subtree of its node for the actions its role grants;
-- a resident's assignment opens only their own household;
+- a resident's assignment opens only their own household (and their own requests);
+- a department officer's assignment opens, for records that name departments, only
+  what was escalated to their department;
 - a record outside scope is "not found" (404), never "forbidden".
 Every list, detail, export, statistic and API starts from ``restrict``.
 """
@@ -39,8 +41,15 @@ def scope_q(user, action: str, model: type[models.Model]) -> Q:
         if not role_allows(a.role, action):
             continue
         if a.role == Role.RESIDENT:
-            if household_field and user.household_id:
+            if hasattr(model, "resident_scope"):
+                q |= model.resident_scope(user)
+            elif household_field and user.household_id:
                 q |= Q(**{household_field: user.household_id})
+            continue
+        if a.role == Role.DEPARTMENT_OFFICER and hasattr(model, "department_scope"):
+            # Departments see what was escalated to them, not everything at their node.
+            if a.department_id:
+                q |= model.department_scope([a.department_id])
             continue
         if path_field:
             paths.add(a.node_path)
