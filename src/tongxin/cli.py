@@ -35,6 +35,10 @@ def cmd_serve(args) -> int:
 
     from tongxin.wsgi import application
 
+    from tongxin.core.jobs import start_worker
+
+    if not args.no_worker:
+        start_worker()  # the embedded default runs periodic jobs beside the web server
     print(f"Tongxin on http://{args.host}:{args.port}/  (database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
     serve(application, host=args.host, port=args.port, threads=args.threads, ident="tongxin")
     return 0
@@ -103,6 +107,48 @@ def cmd_createuser(args) -> int:
     return 0
 
 
+def _moment(text: str | None):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"--now takes an ISO-8601 moment such as 2027-01-04T09:00:00+08:00, not {text!r}") from None
+    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
+
+def cmd_jobs(args) -> int:
+    from tongxin.core.jobs import run_due
+
+    _migrate()
+    now = _moment(args.now)
+    results = run_due(now, force=args.all)
+    if not results:
+        print("no job was due")
+    for name, result in results:
+        print(f"{name}: {result}")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    import time
+
+    from tongxin.core.jobs import start_worker
+
+    _migrate()
+    print(f"running periodic jobs every {args.interval} s (Ctrl-C stops)")
+    start_worker(interval=args.interval)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_compilemessages(args) -> int:
     from tongxin.core.i18n import ensure_compiled
 
@@ -126,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
         p.add_argument("--threads", type=int, default=8)
+        p.add_argument("--no-worker", action="store_true", help="do not run periodic jobs in this process")
 
     p = sub.add_parser("demo", help="seed the reference county if the database is empty, then serve it")
     serve_options(p)
@@ -152,6 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name", default="")
     p.add_argument("--language", default="zh-hans", choices=["zh-hans", "bo", "en"])
     p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("jobs", help="periodic jobs: escalations, auto-close, reminders")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--now", help="run as of this ISO-8601 moment (default: the clock)")
+    p.add_argument("--all", action="store_true", help="run every job, due or not")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("worker", help="run periodic jobs in the foreground (production runs this separately)")
+    p.add_argument("--interval", type=float, default=60.0)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("migrate", help="create or update the database tables")
     p.set_defaults(func=cmd_migrate)

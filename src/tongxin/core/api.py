@@ -128,6 +128,7 @@ def _not_found(request, exc):
 
 
 def _register_routers() -> None:
+    from tongxin.dispatch.api import router as dispatch_router
     from tongxin.grid.api import router as grid_router
     from tongxin.people.api import router as people_router
     from tongxin.registry.api import router as registry_router
@@ -135,6 +136,7 @@ def _register_routers() -> None:
     api.add_router("", people_router)
     api.add_router("", grid_router)
     api.add_router("", registry_router)
+    api.add_router("", dispatch_router)
 
 
 _register_routers()

@@ -143,3 +143,14 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox")]
+
+
+class JobRun(models.Model):
+    """When each periodic job last ran, so ``tongxin jobs run`` runs only what is due."""
+
+    name = models.CharField(max_length=64, primary_key=True, verbose_name=_("job"))
+    last_run_at = models.DateTimeField(verbose_name=_("last run"))
+    last_result = models.CharField(max_length=200, blank=True, verbose_name=_("last result"))
+
+    class Meta:
+        verbose_name = _("job run")

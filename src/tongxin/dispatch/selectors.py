@@ -1,0 +1,240 @@
+"""Reads about requests and visits, always through the scope function.
+
+The queue, the statistics and visit coverage are each a constant number of queries,
+whatever the node: roll-ups group by a fixed-length prefix of the path copies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Prefetch, Q, Sum, When
+from django.db.models import DurationField, IntegerField, Value
+from django.db.models.functions import Substr
+
+from tongxin.core import clock
+from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.dispatch.models import (
+    OPEN_STATES,
+    Category,
+    Request,
+    RequestDepartment,
+    State,
+    TimelineEntry,
+    Visit,
+    VisitRound,
+)
+from tongxin.grid.models import Node
+from tongxin.registry.models import Household
+
+
+def _uuid(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise NotFound() from None
+
+
+WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
+WORKING = (State.ACCEPTED, State.IN_PROGRESS)
+
+DUE = Case(
+    When(state__in=WAITING, then=F("accept_due")),
+    When(state__in=WORKING, then=F("resolve_due")),
+    default=Value(None),
+    output_field=DateTimeField(),
+)
+
+
+def category_list(*, include_private: bool = True):
+    qs = Category.objects.filter(active=True)
+    if not include_private:
+        qs = qs.filter(private=False)
+    return qs.order_by("sort", "code")
+
+
+def category_get(code: str, *, include_private: bool = True) -> Category:
+    category = category_list(include_private=include_private).filter(code=str(code)[:40]).first()
+    if category is None:
+        raise NotFound()
+    return category
+
+
+def request_list(*, actor, node: Node | None = None, state: str | None = None, category: str | None = None,
+                 department: str | None = None, open_only: bool = False, overdue: bool = False):
+    """Requests in scope; open ones ordered by the deadline that runs now, earliest first."""
+    qs = Request.objects.visible_to(actor, "request.view").select_related("category", "handler_node", "node")
+    if node is not None:
+        qs = qs.filter(node_path__startswith=node.path)
+    if state:
+        qs = qs.filter(state=state)
+    if open_only or overdue:
+        qs = qs.filter(state__in=OPEN_STATES)
+    if category:
+        qs = qs.filter(category__code=category)
+    if department:
+        qs = qs.filter(pk__in=RequestDepartment.objects.filter(department__code=department, active=True)
+                       .values("request_id"))
+    qs = qs.annotate(due_at=DUE)
+    if overdue:
+        qs = qs.filter(due_at__lt=clock.now())
+    qs = qs.prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects.filter(active=True)
+                                      .select_related("department")))
+    if open_only or overdue or (state in OPEN_STATES):
+        return qs.order_by(F("due_at").asc(nulls_last=True), "created_at", "id")
+    return qs.order_by("-created_at", "-id")
+
+
+def request_get(*, actor, request_id) -> Request:
+    request = (Request.objects.visible_to(actor, "request.view")
+               .select_related("category", "handler_node", "node", "household", "reporter")
+               .annotate(due_at=DUE)
+               .prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects
+                                          .select_related("department").order_by("created_at")),
+                                 Prefetch("timeline", queryset=TimelineEntry.objects.select_related("actor")
+                                          .order_by("id")),
+                                 "attachments")
+               .filter(pk=_uuid(request_id)).first())
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def department_inbox(*, actor):
+    """What was escalated to the actor's departments and still waits for them."""
+    return request_list(actor=actor, open_only=True).filter(
+        pk__in=RequestDepartment.objects.filter(active=True).values("request_id"))
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime, dt.datetime]:
+    from django.utils import timezone
+
+    end = end or clock.today()
+    start = start or (end - dt.timedelta(days=365))
+    if start > end:
+        raise ValidationFailed(fields={"from": [_msg_period()]})
+    tz = timezone.get_current_timezone()
+    return (dt.datetime.combine(start, dt.time.min, tzinfo=tz),
+            dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+
+
+def _msg_period() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("The period must start before it ends.")
+
+
+STAT_FIELDS = ("total", "open", "resolved", "closed", "rejected", "overdue", "escalations", "accepted",
+               "accepted_on_time", "resolved_on_time", "rated", "satisfied")
+
+
+def _stat_aggregates(now: dt.datetime) -> dict:
+    return {
+        "total": Count("pk"),
+        "open": Count("pk", filter=Q(state__in=OPEN_STATES)),
+        "resolved": Count("pk", filter=Q(resolved_at__isnull=False)),
+        "closed": Count("pk", filter=Q(state=State.CLOSED)),
+        "rejected": Count("pk", filter=Q(state=State.REJECTED)),
+        "overdue": Count("pk", filter=Q(state__in=WAITING, accept_due__lt=now) | Q(state__in=WORKING,
+                                                                                   resolve_due__lt=now)),
+        "escalations": Sum("escalations"),
+        "accepted": Count("pk", filter=Q(accepted_on_time__isnull=False)),
+        "accepted_on_time": Count("pk", filter=Q(accepted_on_time=True)),
+        "resolved_on_time": Count("pk", filter=Q(resolved_on_time=True)),
+        "rated": Count("pk", filter=Q(rating__isnull=False)),
+        "satisfied": Count("pk", filter=Q(rating__gte=4)),
+    }
+
+
+def _rates(figures: dict) -> dict:
+    def share(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {
+        **figures,
+        "on_time_acceptance_rate": share(figures["accepted_on_time"], figures["accepted"]),
+        "on_time_resolution_rate": share(figures["resolved_on_time"], figures["resolved"]),
+        "completion_rate": share(figures["resolved"], figures["total"] - figures["rejected"]),
+        "satisfaction_rate": share(figures["satisfied"], figures["rated"]),
+    }
+
+
+def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.date | None = None) -> dict:
+    """Counts by state and category, on-time rates, median handling time, escalations and
+    satisfaction for a node and each of its children, over requests filed in the period."""
+    since, until = _period(start, end)
+    now = clock.now()
+    qs = (Request.objects.visible_to(actor, "request.view")
+          .filter(node_path__startswith=node.path, created_at__gte=since, created_at__lt=until))
+    children = list(Node.objects.filter(parent=node).order_by("path"))
+    length = len(children[0].path) if children else len(node.path)
+    rows = {r.pop("prefix"): r for r in qs.annotate(prefix=Substr("node_path", 1, length)).order_by()
+            .values("prefix").annotate(**_stat_aggregates(now))}
+    empty = dict.fromkeys(STAT_FIELDS, 0)
+    total = dict(empty)
+    for r in rows.values():
+        for k in STAT_FIELDS:
+            total[k] += r[k] or 0
+    by_state = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    by_category = {code: n for code, n in qs.order_by().values_list("category__code").annotate(n=Count("pk"))}
+    handled = (qs.filter(resolved_at__isnull=False)
+               .annotate(took=ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField()))
+               .order_by("took").values_list("took", flat=True))
+    n = total["resolved"]
+    median = handled[n // 2] if n else None
+    return {
+        "code": node.code, "name": node.name, "level": node.level,
+        "from": since.date(), "to": (until - dt.timedelta(days=1)).date(),
+        **_rates({k: total[k] or 0 for k in STAT_FIELDS}),
+        "median_hours_to_resolve": round(median.total_seconds() / 3600, 1) if median is not None else None,
+        "by_state": {s: by_state.get(s, 0) for s in State.values},
+        "by_category": by_category,
+        "children": [{"code": c.code, "name": c.name, "level": c.level,
+                      **_rates({k: (rows.get(c.path, empty)[k] or 0) for k in STAT_FIELDS})} for c in children],
+    }
+
+
+def visit_rounds(*, actor, node: Node | None = None):
+    qs = VisitRound.objects.visible_to(actor, "visit.view").select_related("node")
+    if node is not None:
+        qs = qs.filter(node_path__startswith=node.path)
+    return qs.order_by("-starts_on", "node_path", "id")
+
+
+def visit_list(*, actor, node: Node | None = None, visit_round: str | None = None):
+    qs = Visit.objects.visible_to(actor, "visit.view").select_related("household", "worker", "node")
+    if node is not None:
+        qs = qs.filter(node_path__startswith=node.path)
+    if visit_round:
+        qs = qs.filter(round_id=_uuid(visit_round))
+    return qs.order_by("-visited_on", "-created_at", "id")
+
+
+def visit_coverage(*, actor, node: Node, start: dt.date, end: dt.date) -> dict:
+    """Share of households visited in the period, for the node and each child (grid, village, township)."""
+    if start > end:
+        raise ValidationFailed(fields={"from": [_msg_period()]})
+    children = list(Node.objects.filter(parent=node).order_by("path"))
+    length = len(children[0].path) if children else len(node.path)
+    households = (Household.objects.visible_to(actor, "household.view").filter(node_path__startswith=node.path)
+                  .annotate(prefix=Substr("node_path", 1, length), kind=Value(0, output_field=IntegerField()))
+                  .order_by().values("prefix", "kind").annotate(n=Count("pk")))
+    visited = (Visit.objects.visible_to(actor, "visit.view")
+               .filter(node_path__startswith=node.path, visited_on__gte=start, visited_on__lte=end)
+               .annotate(prefix=Substr("node_path", 1, length), kind=Value(1, output_field=IntegerField()))
+               .order_by().values("prefix", "kind").annotate(n=Count("household", distinct=True)))
+    figures: dict[str, list[int]] = {}
+    for prefix, kind, n in households.union(visited, all=True).values_list("prefix", "kind", "n"):
+        figures.setdefault(prefix, [0, 0])[kind] += n
+
+    def entry(households_n: int, visited_n: int) -> dict:
+        return {"households": households_n, "visited": visited_n,
+                "coverage": round(visited_n / households_n, 4) if households_n else None}
+
+    total = [sum(v[0] for v in figures.values()), sum(v[1] for v in figures.values())]
+    return {
+        "code": node.code, "name": node.name, "level": node.level, "from": start, "to": end, **entry(*total),
+        "children": [{"code": c.code, "name": c.name, "level": c.level, **entry(*figures.get(c.path, [0, 0]))}
+                     for c in children],
+    }
