@@ -34,7 +34,7 @@ def ensure_compiled(force: bool = False) -> list[Path]:
                 with mo.open("wb") as f:
                     write_mo(f, catalog, use_fuzzy=False)
                 compiled.append(mo)
-            except OSError as exc:  # read-only install: say so, do not stop
+            except (OSError, ValueError) as exc:  # read-only install or a broken catalogue: say so, do not stop
                 log.warning("could not compile %s: %s", po, exc)
     if compiled:
         translation.trans_real._translations = {}

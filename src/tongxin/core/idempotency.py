@@ -27,6 +27,13 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
 
 
+def _api_key(request) -> str:
+    """Open311 clients authenticate with an ``api_key`` parameter instead of a header."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        return "api_key:" + request.POST.get("api_key", "") if request.POST.get("api_key") else ""
+    return ""
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -39,7 +46,8 @@ class IdempotencyMiddleware:
             key = str(uuid.UUID(key))
         except ValueError:
             return _error(400, "bad_idempotency_key", _("Idempotency-Key must be a UUID."))
-        credentials = request.META.get("HTTP_AUTHORIZATION") or request.COOKIES.get("sessionid") or "anonymous"
+        credentials = (request.META.get("HTTP_AUTHORIZATION") or request.COOKIES.get("sessionid")
+                       or _api_key(request) or "anonymous")
         caller = hashlib.sha256(credentials.encode()).hexdigest()
         body_digest = hashlib.sha256(request.method.encode() + request.path.encode() + request.body).hexdigest()
         try:

@@ -137,6 +137,14 @@ class Request(NodeScoped):
         return self.number
 
     @classmethod
+    def resident_scope(cls, user) -> Q:
+        """A resident sees the requests they reported and those of their household."""
+        q = Q(reporter_id=user.pk)
+        if user.household_id:
+            q |= Q(household_id=user.household_id)
+        return q
+
+    @classmethod
     def department_scope(cls, department_ids: list) -> Q:
         """A department officer sees what was escalated to their department."""
         return Q(pk__in=RequestDepartment.objects.filter(department_id__in=department_ids).values("request_id"))
