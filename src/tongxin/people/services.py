@@ -123,13 +123,7 @@ def authenticate(*, username: str, password: str, otp: str | None = None) -> Use
     if user.locked_until and user.locked_until > now:
         raise Locked()
     if not user.check_password(password or ""):
-        with transaction.atomic():
-            failures = user.failed_logins + 1
-            locked = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS) if failures >= settings.LOGIN_MAX_FAILURES else None
-            User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
-            audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
-        if locked:
-            raise Locked()
+        _record_failure(user, now)
         raise NotAuthenticated(_("User name or password is wrong."))
     if needs_second_factor(user):
         if not user.totp_secret or not user.totp_confirmed:
@@ -139,12 +133,49 @@ def authenticate(*, username: str, password: str, otp: str | None = None) -> Use
             raise ValidationFailed(_("Enter the code from your authenticator app."), code="second_factor_required",
                                    fields={"otp": [_("A second factor is required.")]})
         if not pyotp.TOTP(totp_secret(user)).verify(otp, valid_window=1):
+            _record_failure(user, now)
             raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
                                    fields={"otp": [_("The code is not right.")]})
+    _record_success(user, now)
+    return user
+
+
+def _record_failure(user: User, now) -> None:
+    """A wrong password or code counts toward the lock; the sixth in a row locks the account."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        failures = user.failed_logins + 1
+        locked = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS) if failures >= settings.LOGIN_MAX_FAILURES else None
+        User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
+        audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
+    if locked:
+        raise Locked()
+
+
+def _record_success(user: User, now) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=0, locked_until=None, last_login=now)
         audit.record(action="user.login", actor=user, object_type="people.user", object_id=str(user.pk))
-    return user
+
+
+def login_second_factor(*, user: User, otp: str) -> User:
+    """The second step of a web login, after ``authenticate`` accepted the password and asked
+    for a code: checks the code (confirming a newly enrolled secret) and records the login.
+    Wrong codes count toward the lock like wrong passwords."""
+    now = clock.now()
+    user = User.objects.get(pk=user.pk)
+    if user.locked_until and user.locked_until > now:
+        raise Locked()
+    if not user.totp_secret or not pyotp.TOTP(totp_secret(user)).verify((otp or "").strip(), valid_window=1):
+        _record_failure(user, now)
+        raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
+                               fields={"otp": [_("The code is not right.")]})
+    if not user.totp_confirmed:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(totp_confirmed=True, updated_at=now)
+            audit.record(action="user.totp_confirm", actor=user, object_type="people.user", object_id=str(user.pk))
+    _record_success(user, now)
+    return User.objects.get(pk=user.pk)
 
 
 def token_issue(*, user: User) -> str:

@@ -1,4 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from tongxin.registry import views
 
 app_name = "registry"
-urlpatterns: list = []
+urlpatterns = [
+    path("households/", views.household_list, name="household_list"),
+    path("households/<str:household_id>/", views.household_detail, name="household"),
+    path("residents/<str:resident_id>/", views.resident_detail, name="resident"),
+]

@@ -1,0 +1,57 @@
+"""Reads of the shared kernel: the audit log, for the audit administrator.
+
+Rule: audit entries are scoped like every other record. An entry is visible when its
+``node_path`` lies under one of the actor's ``audit.view`` scope roots; entries that
+belong to no node (logins, accounts) are visible only to an audit administrator whose
+scope root is a root node of the network (depth 1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from tongxin.core.errors import NotFound
+from tongxin.core.models import AuditEntry
+from tongxin.people.permissions import user_can
+from tongxin.people.scope import scope_roots
+
+
+def _audit_scope(actor) -> Q:
+    q = Q(pk__in=[])
+    for root in scope_roots(actor, "audit.view"):
+        q |= Q(node_path__startswith=root)
+        if root.strip("/").count("/") == 0:
+            q |= Q(node_path="")
+    return q
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def audit_list(*, actor, action: str = "", actor_name: str = "", object_id: str = "",
+               since: dt.date | None = None, until: dt.date | None = None):
+    """Audit entries in the actor's ``audit.view`` scope, newest first.
+
+    ``action`` matches a prefix (``resident.`` finds every resident action); ``actor_name``
+    matches part of the user name or full name; ``since`` and ``until`` are whole local days.
+    A user without ``audit.view`` gets NotFound, like any record outside scope.
+    """
+    if not user_can(actor, "audit.view"):
+        raise NotFound()
+    qs = AuditEntry.objects.filter(_audit_scope(actor))
+    if action:
+        qs = qs.filter(action__startswith=action.strip())
+    if actor_name:
+        name = actor_name.strip()
+        qs = qs.filter(Q(actor_name__icontains=name) | Q(actor__full_name__icontains=name))
+    if object_id:
+        qs = qs.filter(object_id=object_id.strip())
+    if since:
+        qs = qs.filter(created_at__gte=_start_of(since))
+    if until:
+        qs = qs.filter(created_at__lt=_start_of(until + dt.timedelta(days=1)))
+    return qs.select_related("actor").order_by("-created_at", "-id")

@@ -1,0 +1,151 @@
+"""Web pages of the kernel (home, audit log) and what every page shares.
+
+Rules: views are thin (parse, call a selector or service, render). Every signed-in page
+is wrapped in ``page_view``, which sends strangers to the login page and turns an
+``ApplicationError`` into an error page with its status: a record outside scope is
+the same 404 page as one that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django_htmx.http import HttpResponseClientRedirect
+
+from tongxin.core import selectors
+from tongxin.core.errors import ApplicationError, NotAuthenticated, NotFound
+
+PAGE_SIZE = 50
+
+
+def error_page(request, exc: ApplicationError):
+    """The page for a 4xx: 404.html for "not found", error.html for the others."""
+    template = "404.html" if isinstance(exc, NotFound) else "error.html"
+    return render(request, template, {"error": exc, "status": exc.status}, status=exc.status)
+
+
+def _to_login(request):
+    if request.htmx:
+        return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
+    return redirect_to_login(request.get_full_path())
+
+
+def page_view(view):
+    """A page for signed-in users, with ApplicationError mapped to an error page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return _to_login(request)
+        try:
+            response = view(request, *args, **kwargs)
+        except NotAuthenticated:
+            return _to_login(request)
+        except ApplicationError as exc:
+            response = error_page(request, exc)
+        # HTMX requests get fragments of the same URLs.
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+    return wrapper
+
+
+def wants_fragment(request) -> bool:
+    """An HTMX swap (not a history restore, which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+@dataclass
+class Page:
+    """One page of a list, found without counting the whole list unless asked."""
+
+    items: list
+    number: int
+    has_next: bool
+    count: int | None
+    size: int
+    query: dict
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.size + len(self.items)
+
+    def _link(self, number: int) -> str:
+        return "?" + urlencode({**self.query, "page": number})
+
+    @property
+    def next_link(self) -> str:
+        return self._link(self.number + 1)
+
+    @property
+    def previous_link(self) -> str:
+        return self._link(self.number - 1)
+
+
+def paginate(request, queryset, *, size: int = PAGE_SIZE, count: bool = True) -> Page:
+    """The page ``?page=N`` of ``queryset``; other query parameters are kept in the links."""
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    total = queryset.count() if count else None
+    if total is not None:
+        number = min(number, max(1, -(-total // size)))
+    start = (number - 1) * size
+    rows = list(queryset[start: start + size + 1])
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return Page(items=rows[:size], number=number, has_next=len(rows) > size, count=total, size=size, query=query)
+
+
+@page_view
+def home(request):
+    """Where a signed-in user starts: their part of the network, the audit log, or their household."""
+    from tongxin.people.permissions import user_can
+
+    user = request.user
+    if user_can(user, "node.view"):
+        return redirect("grid:top")
+    if user_can(user, "audit.view"):
+        return redirect("core:audit")
+    if user.household_id and user_can(user, "household.view"):
+        return redirect("registry:household", household_id=user.household_id)
+    return render(request, "core/home.html")
+
+
+class AuditFilter(forms.Form):
+    action = forms.CharField(required=False, max_length=64, label=_("Action"))
+    actor = forms.CharField(required=False, max_length=150, label=_("Actor"))
+    object_id = forms.CharField(required=False, max_length=64, label=_("Object id"))
+    since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@page_view
+def audit_log(request):
+    form = AuditFilter(request.GET)
+    form.is_valid()  # invalid fields are shown with their errors and left out of the filter
+    data = {k: v for k, v in getattr(form, "cleaned_data", {}).items() if v not in (None, "")}
+    entries = selectors.audit_list(
+        actor=request.user, action=data.get("action", ""), actor_name=data.get("actor", ""),
+        object_id=data.get("object_id", ""), since=data.get("since"), until=data.get("until"))
+    # The log grows without end: page through it without counting it.
+    page = paginate(request, entries, count=False)
+    for entry in page.items:  # the node's own code; the whole path is in the cell's title
+        entry.place_code = entry.node_path.strip("/").rsplit("/", 1)[-1]
+    return render(request, "core/audit.html", {"form": form, "page": page})

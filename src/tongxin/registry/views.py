@@ -1,0 +1,65 @@
+"""Web pages of the registry: the household list, one household, one resident.
+
+Opening a resident's page is a view of personal detail, so it goes through
+``resident_view``, which writes an audit entry.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from tongxin.core.errors import NotFound
+from tongxin.core.views import page_view, paginate, wants_fragment
+from tongxin.grid.selectors import ancestors_visible, node_get
+from tongxin.people.permissions import user_can
+from tongxin.people.scope import allows_at
+from tongxin.registry import selectors
+
+
+def _place(user, node) -> list:
+    """The breadcrumb of a record's node: the visible ancestors, and the node if visible."""
+    trail = ancestors_visible(actor=user, node=node)
+    if allows_at(user, "node.view", node.path):
+        trail.append(node)
+    return trail
+
+
+@page_view
+def household_list(request):
+    if not user_can(request.user, "household.view"):
+        raise NotFound()
+    code = (request.GET.get("node") or "").strip()
+    node = node_get(actor=request.user, code=code) if code else None
+    q = (request.GET.get("q") or "").strip()[:100]
+    page = paginate(request, selectors.household_list(actor=request.user, node=node, search=q))
+    context = {"node": node, "q": q, "page": page, "trail": _place(request.user, node) if node else []}
+    if wants_fragment(request):
+        # "more" appends rows to the table; the filter form replaces the whole result.
+        template = "registry/_household_rows.html" if request.htmx.target != "results" else "registry/_household_results.html"
+        return render(request, template, context)
+    return render(request, "registry/household_list.html", context)
+
+
+@page_view
+def household_detail(request, household_id: str):
+    household = selectors.household_get(actor=request.user, household_id=household_id)
+    members = [
+        # Masked here for everyone: the whole number is shown only on the (audited) resident page.
+        (resident, resident.id_number_masked)
+        for resident in selectors.household_members(actor=request.user, household=household)
+    ]
+    return render(request, "registry/household_detail.html", {
+        "household": household,
+        "members": members,
+        "trail": _place(request.user, household.node),
+    })
+
+
+@page_view
+def resident_detail(request, resident_id: str):
+    resident = selectors.resident_view(actor=request.user, resident_id=resident_id)
+    return render(request, "registry/resident_detail.html", {
+        "resident": resident,
+        "id_number": selectors.shown_id_number(actor=request.user, resident=resident),
+        "trail": _place(request.user, resident.node),
+    })
