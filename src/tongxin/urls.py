@@ -5,6 +5,7 @@ from tongxin.core.api import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("tongxin.dispatch.open311_urls")),
     path("", include("tongxin.people.urls")),
     path("", include("tongxin.grid.urls")),
     path("", include("tongxin.registry.urls")),
