@@ -46,9 +46,11 @@ class Page(Schema):
 
 
 def paged(queryset, limit: int, offset: int) -> dict[str, Any]:
+    count = queryset.count()
     limit = max(1, min(limit, 500))
-    offset = max(0, offset)
-    return {"count": queryset.count(), "items": list(queryset[offset: offset + limit])}
+    # Past the end there is nothing to fetch; a huge offset must not reach the database (500).
+    offset = max(0, min(offset, count))
+    return {"count": count, "items": list(queryset[offset: offset + limit])}
 
 
 api = NinjaAPI(
@@ -128,6 +130,7 @@ def _not_found(request, exc):
 
 
 def _register_routers() -> None:
+    from tongxin.core.routes import router as core_router
     from tongxin.dispatch.api import router as dispatch_router
     from tongxin.grid.api import router as grid_router
     from tongxin.people.api import router as people_router
@@ -137,6 +140,7 @@ def _register_routers() -> None:
     api.add_router("", grid_router)
     api.add_router("", registry_router)
     api.add_router("", dispatch_router)
+    api.add_router("", core_router)
 
 
 _register_routers()

@@ -7,6 +7,7 @@ recomputes every chain and names the first entry that does not match.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
@@ -55,7 +56,8 @@ def _entry_hash(entry: AuditEntry) -> str:
     payload = {
         "chain": entry.chain,
         "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(),
+        # In UTC: the database gives the time back in UTC whatever zone the clock was set in.
+        "created_at": entry.created_at.astimezone(dt.timezone.utc).isoformat(),
         "actor_id": str(entry.actor_id) if entry.actor_id else "",
         "actor_name": entry.actor_name,
         "action": entry.action,
@@ -129,8 +131,10 @@ def record_many(changes: Iterable[Change]) -> list[AuditEntry]:
     for entry in built:
         by_chain.setdefault(entry.chain, []).append(entry)
     for chain in sorted(by_chain):
-        AuditHead.objects.get_or_create(chain=chain)
-        head = AuditHead.objects.select_for_update().get(chain=chain)
+        head = AuditHead.objects.select_for_update().filter(chain=chain).first()
+        if head is None:
+            AuditHead.objects.get_or_create(chain=chain)
+            head = AuditHead.objects.select_for_update().get(chain=chain)
         seq, prev = head.seq, head.hash
         for entry in by_chain[chain]:
             seq += 1

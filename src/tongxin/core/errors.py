@@ -36,6 +36,13 @@ class ValidationFailed(ApplicationError):
     default_message = _("Some fields are not valid.")
 
 
+def refuse_empty(changes: dict[str, Any], *, nullable: set[str] = frozenset()) -> None:
+    """A change that sends ``null`` for a field that must have a value is bad input, not a 500."""
+    empty = [name for name, value in changes.items() if value is None and name not in nullable]
+    if empty:
+        raise ValidationFailed(fields={name: [_("This field cannot be empty.")] for name in empty})
+
+
 class NotAuthenticated(ApplicationError):
     status = 401
     code = "not_authenticated"
@@ -61,6 +68,18 @@ class Conflict(ApplicationError):
     status = 409
     code = "conflict"
     default_message = _("This conflicts with the current state of the record.")
+
+
+class BadCharacters(ApplicationError):
+    status = 400
+    code = "bad_characters"
+    default_message = _("The request contains a NUL character, which no field may hold.")
+
+
+class MethodNotAllowed(ApplicationError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = _("This address does not take this method.")
 
 
 class TooLarge(ApplicationError):

@@ -47,13 +47,15 @@ def notify(*, recipients, kind: str, subject: Callable[[], str], body: Callable[
     users = [u for u in recipients if u is not None]
 
     def send() -> None:
-        created = []
+        rows, phones = [], []
         for user in {u.pk: u for u in users}.values():
             language = user.preferred_language or settings.LANGUAGE_CODE
             with translation.override(language):
-                created.append((Notification.objects.create(
-                    recipient=user, kind=kind, language=language, subject=str(subject())[:200], body=str(body()),
-                    link=link, object_id=object_id), user.phone))
+                rows.append(Notification(recipient=user, kind=kind, language=language,
+                                         subject=str(subject())[:200], body=str(body()), link=link,
+                                         object_id=object_id))
+            phones.append(user.phone)
+        created = list(zip(Notification.objects.bulk_create(rows), phones))
         for backend in _backends():
             for notification, phone in created:
                 try:

@@ -121,10 +121,6 @@ class RequestOut(Schema):
         return [d for d in obj.departments.all() if d.active]
 
     @staticmethod
-    def resolve_due(obj):
-        return obj.due
-
-    @staticmethod
     def resolve_overdue(obj) -> bool:
         from tongxin.core import clock
 
@@ -225,7 +221,7 @@ def request_file(request, payload: RequestIn):
         actor=request.auth, category=category, node=node, description=payload.description, lat=payload.lat,
         lon=payload.lon, household=household, reporter_kind=payload.reporter_kind, urgency=payload.urgency,
         client_id=payload.id)
-    return (201 if created else 200), _detail(request, req.pk)
+    return (201 if created else 200), (req if created else _detail(request, req.pk))
 
 
 def _required():
@@ -357,7 +353,7 @@ def request_attach(request, request_id: str, file: File[UploadedFile]):
 @router.get("/requests/{request_id}/attachments/{attachment_id}", summary="A photo of a request")
 def request_attachment(request, request_id: str, attachment_id: str):
     req = _request(request, request_id)
-    attachment = Attachment.objects.filter(req=req, pk=selectors._uuid(attachment_id)).first()
+    attachment = Attachment.objects.filter(request=req, pk=selectors._uuid(attachment_id)).first()
     if attachment is None:
         raise NotFound()
     return HttpResponse(bytes(attachment.data), content_type=attachment.content_type)

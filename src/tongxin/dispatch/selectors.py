@@ -182,7 +182,9 @@ def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.da
                .annotate(took=ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField()))
                .order_by("took").values_list("took", flat=True))
     n = total["resolved"]
-    median = handled[n // 2] if n else None
+    # The middle value, or the mean of the middle two for an even count (one query either way).
+    middle = list(handled[(n - 1) // 2: n // 2 + 1]) if n else []
+    median = sum(middle, dt.timedelta(0)) / len(middle) if middle else None
     return {
         "code": node.code, "name": node.name, "level": node.level,
         "from": since.date(), "to": (until - dt.timedelta(days=1)).date(),

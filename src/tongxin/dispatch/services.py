@@ -37,7 +37,7 @@ from tongxin.dispatch.models import (
 from tongxin.grid.models import LEVEL_ORDER, Department, Level, Node
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.permissions import user_can
-from tongxin.people.roles import Role
+from tongxin.people.roles import Role, role_allows
 from tongxin.people.scope import allows_at, assignments
 from tongxin.registry.models import Household
 
@@ -93,10 +93,11 @@ def _number(node: Node, moment: dt.datetime) -> str:
     return f"{county}-{moment.strftime('%y%m%d')}-{uuid.uuid4().hex[:6].upper()}"
 
 
-def _handlers(request: Request) -> list[User]:
+def _handlers(request: Request, *, new: bool = False) -> list[User]:
     """The people who handle the request now: officers of its active lead departments, or
-    the staff at its handling node."""
-    departments = [d.department_id for d in request.departments.all() if d.active and d.role == DepartmentRole.LEAD]
+    the staff at its handling node. (A request just filed has no departments yet.)"""
+    departments = [] if new else [d.department_id for d in request.departments.all()
+                                  if d.active and d.role == DepartmentRole.LEAD]
     if request.state == State.ESCALATED and departments or (
             departments and request.state in (State.ACCEPTED, State.IN_PROGRESS)):
         qs = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=departments)
@@ -106,6 +107,14 @@ def _handlers(request: Request) -> list[User]:
     return [a.user for a in qs.select_related("user")]
 
 
+def _handles_at(actor, path: str) -> bool:
+    """Whether the actor handles requests placed at ``path`` through a node role. A department
+    officer's assignment sits at the county node, but they handle only what their department
+    is called to (``_may_handle``), never everything below the county."""
+    return any(role_allows(a.role, "request.handle") and a.role not in (Role.RESIDENT, Role.DEPARTMENT_OFFICER)
+               and path.startswith(a.node_path) for a in assignments(actor))
+
+
 def _is_reporter_side(actor, request: Request) -> bool:
     """The reporter themself, or a grid worker who may handle it (recording for the resident)."""
     if request.reporter_id and getattr(actor, "pk", None) == request.reporter_id:
@@ -113,7 +122,7 @@ def _is_reporter_side(actor, request: Request) -> bool:
     if any(a.role == Role.RESIDENT for a in assignments(actor)) and request.household_id and \
             getattr(actor, "household_id", None) == request.household_id:
         return True
-    return allows_at(actor, "request.handle", request.node_path) and user_can(actor, "request.handle")
+    return _handles_at(actor, request.node_path)
 
 
 def _may_handle(actor, request: Request) -> bool:
@@ -127,7 +136,7 @@ def _may_handle(actor, request: Request) -> bool:
         # With departments on it, only the dispatch centre above may step in.
         return any(a.role == Role.DISPATCH_OFFICER and request.node_path.startswith(a.node_path)
                    for a in assignments(actor))
-    return allows_at(actor, "request.handle", request.handler_node.path)
+    return _handles_at(actor, request.handler_node.path)
 
 
 def _visible(actor, request: Request, action: str = "request.view") -> None:
@@ -200,11 +209,13 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
             request = Request.objects.create(**fields)
             from tongxin.dispatch.models import TimelineEntry
 
-            TimelineEntry.objects.create(request=request, at=now, actor=fields["reporter"], action="file",
-                                         from_state="", to_state=State.REPORTED, handler=handler.name_zh,
-                                         note="")
+            entry = TimelineEntry.objects.create(request=request, at=now, actor=fields["reporter"], action="file",
+                                                 from_state="", to_state=State.REPORTED, handler=handler.name_zh,
+                                                 note="")
             audit.record(action="request.file", actor=actor, obj=request)
-            notify(recipients=_handlers(request), kind="request.new",
+            # What the caller shows next is known already: no need to read it back.
+            request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
+            notify(recipients=_handlers(request, new=True), kind="request.new",
                    subject=lambda: _t("New request %(number)s: %(category)s") % {
                        "number": request.number, "category": category.name},
                    link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
@@ -229,7 +240,10 @@ def request_accept(*, actor, request: Request, note: str = "") -> Request:
         mine = [d for d in request.departments.select_for_update() if d.active and any(
             a.role == Role.DEPARTMENT_OFFICER and a.department_id == d.department_id for a in assignments(actor))]
         if mine and all(d.role == DepartmentRole.ASSIST for d in mine):
-            # An assisting department reports without changing the request's state.
+            # An assisting department reports without changing the request's state, while
+            # departments hold it; a resolved, closed or rejected request is a 409.
+            if request.state not in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
+                workflow.guard(request, "accept")
             fresh = [d for d in mine if d.accepted_at is None]
             if not fresh:
                 raise Conflict(_("Your department has already accepted this request."), code="already_accepted")
@@ -412,6 +426,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
         request = _lock(request)
         if not _is_reporter_side(actor, request):
             raise PermissionDenied(_("Only the person who reported it can reopen this request."))
+        workflow.guard(request, "reopen")  # a request never resolved is a 409 illegal_transition, not a late one
         if request.reopen_until is None or clock.now() > request.reopen_until:
             raise Conflict(_("The time to reopen this request has passed; please file a new one."),
                            code="reopen_window_passed")

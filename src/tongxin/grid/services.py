@@ -9,22 +9,28 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
-from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.core.errors import NotFound, ValidationFailed, refuse_empty
 from tongxin.grid.models import CODE_LENGTH, LEVEL_ORDER, Department, Level, Node, NodeScoped
 from tongxin.people.scope import allows_at
 
 
 def _check_code(code: str, level: str) -> None:
     want = CODE_LENGTH[Level(level)]
-    if not code.isdigit() or len(code) != want:
+    if not (code.isascii() and code.isdigit()) or len(code) != want:  # isdigit() alone takes "²" and "٣"
         raise ValidationFailed(fields={"code": [_("A %(level)s code is %(n)d digits.") % {"level": Level(level).label, "n": want}]})
 
 
 def _check_parent(level: str, parent: Node | None) -> None:
+    """Above the county a level may be skipped (a county directly under its region); from the
+    township down each node sits right below the level above it, so that all children of a
+    node share one level and one code length, as roll-ups need."""
     index = LEVEL_ORDER.index(Level(level))
-    if parent is None:
+    if index > LEVEL_ORDER.index(Level.COUNTY):
+        if parent is None or parent.level != LEVEL_ORDER[index - 1]:
+            raise ValidationFailed(fields={"parent": [_("A %(level)s sits right below a %(above)s.") % {
+                "level": Level(level).label, "above": LEVEL_ORDER[index - 1].label}]})
         return
-    if LEVEL_ORDER.index(Level(parent.level)) >= index:
+    if parent is not None and LEVEL_ORDER.index(Level(parent.level)) >= index:
         raise ValidationFailed(fields={"parent": [_("A node must sit below a node of a higher level.")]})
 
 
@@ -71,6 +77,7 @@ def node_update(*, actor, node: Node, **changes) -> Node:
         raise ValidationFailed(fields={k: [_("This field cannot be changed here.")] for k in unknown})
     if not allows_at(actor, "node.change", node.path):
         raise NotFound()
+    refuse_empty(changes, nullable={"boundary", "centre_lat", "centre_lon"})
     check_boundary(changes.get("boundary"))
     if "name_zh" in changes and not (changes["name_zh"] or "").strip():
         raise ValidationFailed(fields={"name_zh": [_("A name is required.")]})

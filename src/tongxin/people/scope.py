@@ -26,7 +26,7 @@ def assignments(user) -> list:
         return []
     cached = getattr(user, "_tongxin_assignments", None)
     if cached is None:
-        cached = list(user.assignments.only("role", "node_path", "node_id", "department_id"))
+        cached = list(user.assignments.only("role", "node_path", "node_id", "department_id", "user_id"))
         user._tongxin_assignments = cached
     return cached
 

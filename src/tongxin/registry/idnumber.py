@@ -31,7 +31,8 @@ def problem(value: str) -> str | None:
     value = normalise(value)
     if len(value) != 18:
         return str(_("An ID number has 18 characters."))
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    # isascii(): "١٢٣" and full-width digits pass isdigit() but would hash as another number.
+    if not value.isascii() or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         return str(_("An ID number is 17 digits followed by a digit or X."))
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit
-from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.core.errors import NotFound, ValidationFailed, refuse_empty
 from tongxin.grid.models import Level, Node
 from tongxin.people.models import Language
 from tongxin.people.scope import allows_at
@@ -72,6 +72,7 @@ def household_update(*, actor, household: Household, **changes: Any) -> Househol
         raise ValidationFailed(fields={k: [_("This field cannot be changed here.")] for k in unknown})
     if not allows_at(actor, "household.change", household.node_path):
         raise NotFound()
+    refuse_empty(changes, nullable={"lat", "lon"})
     if "preferred_language" in changes:
         _choice("preferred_language", changes["preferred_language"], Language)
     _location(changes.get("lat"), changes.get("lon"))
@@ -139,6 +140,7 @@ def resident_update(*, actor, resident: Resident, **changes: Any) -> Resident:
         raise ValidationFailed(fields={k: [_("This field cannot be changed here.")] for k in unknown})
     if not allows_at(actor, "resident.change", resident.node_path):
         raise NotFound()
+    refuse_empty(changes, nullable={"preferred_language"})  # null: the household's language again
     current = {
         "name": resident.name, "sex": resident.sex, "birth_date": resident.birth_date, "phone": resident.phone,
         "relation": resident.relation, "preferred_language": resident.preferred_language,

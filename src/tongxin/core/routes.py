@@ -1,0 +1,101 @@
+"""API routes of the shared kernel: the official calendar and the notification inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Query, Router, Schema
+
+from tongxin.core import calendar, services
+from tongxin.core.api import In, Page, paged
+from tongxin.core.errors import ValidationFailed
+from tongxin.core.models import CalendarDay, Notification
+
+router = Router(tags=["calendar and inbox"])
+
+
+class DayIn(In):
+    date: dt.date
+    working: bool
+    name: str = Field("", max_length=100)
+
+
+class YearIn(In):
+    days: list[DayIn] = Field(max_length=400)
+
+
+class DayOut(Schema):
+    date: dt.date
+    working: bool
+    name: str
+    source: str
+
+
+class YearOut(Schema):
+    year: int
+    known: bool
+    entered: list[DayOut]
+
+
+def _year(year: int) -> int:
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed(fields={"year": [str(_year_message())]})
+    return year
+
+
+def _year_message():
+    from django.utils.translation import gettext_lazy as _
+
+    return _("Choose a year between 2000 and 2100.")
+
+
+@router.get("/calendar/{year}", response=YearOut, summary="A year's official schedule: is it known, what was entered")
+def calendar_year(request, year: int):
+    _year(year)
+    entered = CalendarDay.objects.filter(date__year=year).order_by("date")
+    return {"year": year, "known": calendar.year_is_known(year),
+            "entered": [{"date": d.date, "working": d.is_working_day, "name": d.name, "source": "entered"}
+                        for d in entered]}
+
+
+@router.put("/calendar/{year}", response=YearOut,
+            summary="Enter a year's holidays and make-up working days (system administrator)")
+def calendar_year_set(request, year: int, payload: YearIn):
+    services.calendar_year_set(actor=request.auth, year=_year(year),
+                               days=[(d.date, d.working, d.name) for d in payload.days])
+    return calendar_year(request, year)
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    subject: str
+    body: str
+    link: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+class NotificationPage(Page):
+    items: list[NotificationOut]
+    unread: int
+
+
+class InboxFilter(Schema):
+    unread: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+@router.get("/notifications", response=NotificationPage, summary="My inbox")
+def inbox(request, filters: Query[InboxFilter]):
+    qs = Notification.objects.filter(recipient=request.auth)
+    unread = qs.filter(read_at__isnull=True).count()
+    if filters.unread:
+        qs = qs.filter(read_at__isnull=True)
+    return {**paged(qs.order_by("-created_at", "-id"), filters.limit, filters.offset), "unread": unread}
+
+
+@router.post("/notifications/{notification_id}/read", response=NotificationOut, summary="Mark one as read")
+def inbox_read(request, notification_id: int):
+    return services.notification_read(actor=request.auth, notification_id=notification_id)

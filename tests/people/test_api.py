@@ -1,0 +1,106 @@
+"""Logins through the API: lockout (423), second factor (422 with fields.otp), idle tokens (401)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+
+from tongxin.core import clock
+from tongxin.people.models import RoleAssignment, User
+
+from tests.conftest import PASSWORD, totp_code
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+TOKEN = "/api/v1/auth/token"
+
+
+def _login(api, username, password=PASSWORD, **extra):
+    return api(None, language="en").post(TOKEN, {"username": username, "password": password, **extra})
+
+
+def test_lockout_through_the_api(network, api):
+    with clock.frozen_at(T0):
+        for _ in range(5):
+            response = _login(api, "grid_worker_a", "wrong-password")
+            assert response.status_code == 401
+            assert response.json()["error"]["code"] == "not_authenticated"
+        assert _login(api, "grid_worker_a").status_code == 200  # five failures still allow login
+        for _ in range(5):
+            assert _login(api, "grid_worker_a", "wrong-password").status_code == 401
+        locked = _login(api, "grid_worker_a", "wrong-password")
+        assert locked.status_code == 423 and locked.json()["error"]["code"] == "locked"
+        assert _login(api, "grid_worker_a").status_code == 423  # even the right password
+    with clock.frozen_at(T0 + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS + 1)):
+        response = _login(api, "grid_worker_a")
+        assert response.status_code == 200 and response.json()["token"]
+
+
+@pytest.mark.parametrize("name", ["county_admin", "system_admin", "security_admin", "audit_admin"])
+def test_second_factor_through_the_api(network, api, name):
+    response = _login(api, name)
+    assert response.status_code == 422 and "otp" in response.json()["error"]["fields"]
+    code = totp_code(network.user(name))
+    response = _login(api, name)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "second_factor_required"
+    assert "otp" in response.json()["error"]["fields"]
+    response = _login(api, name, otp=code)
+    assert response.status_code == 200 and response.json()["token"]
+
+
+def test_an_idle_token_answers_401(network, api):
+    with clock.frozen_at(T0):
+        client = api(network.user("grid_worker_a"))
+        assert client.get("/api/v1/auth/me").status_code == 200
+    with clock.frozen_at(T0 + dt.timedelta(seconds=settings.TOKEN_IDLE_SECONDS + 1)):
+        response = client.get("/api/v1/auth/me")
+    assert response.status_code == 401
+    assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+def test_no_token_and_a_bad_token_answer_401(network, api):
+    assert api(None).get("/api/v1/auth/me").status_code == 401
+    client = api(None)
+    client.client.defaults["HTTP_AUTHORIZATION"] = "Bearer not-a-token"
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_me(network, api):
+    body = api(network.user("grid_worker_a")).get("/api/v1/auth/me").json()
+    assert body["username"] == "grid_worker_a"
+    assert body["roles"] == [{"role": "grid_worker", "node": network.a.grid.code}]
+
+
+def test_users_are_created_by_the_system_administrator_only(network, api, db_state):
+    body = {"username": "kelsang", "password": PASSWORD, "preferred_language": "bo"}
+    security = api(network.user("security_admin"))
+    before = db_state()
+    assert security.post("/api/v1/users", body).status_code == 403
+    assert db_state() == before
+    weak = api(network.user("system_admin"), language="en").post("/api/v1/users", {**body, "password": "abc"})
+    assert weak.status_code == 422 and weak.json()["error"]["fields"]["password"]
+    response = api(network.user("system_admin")).post("/api/v1/users", body)
+    assert response.status_code == 201 and response.json()["preferred_language"] == "bo"
+    assert User.objects.filter(username="kelsang").exists()
+
+
+def test_role_grants_through_the_api(network, api):
+    client = api(network.user("security_admin_t1"))
+    body = {"username": "newcomer", "role": "village_staff", "node": network.a.village.code}
+    response = client.post("/api/v1/role-assignments", body)
+    assert response.status_code == 201 and response.json()["node"] == network.a.village.code
+    myself = client.post("/api/v1/role-assignments", {**body, "username": "security_admin_t1"})
+    assert myself.status_code == 403
+    officer = api(network.user("security_admin")).post("/api/v1/role-assignments", {
+        "username": "newcomer", "role": "department_officer", "node": network.a.township.code,
+        "department": "water"})  # the county's department, found from the township
+    assert officer.status_code == 201 and officer.json()["department"] == "water"
+    assert RoleAssignment.objects.filter(user__username="newcomer").count() == 2
+
+
+def test_staff_roster_is_scoped(network, api):
+    items = api(network.user("township1_staff")).get("/api/v1/staff?limit=500").json()["items"]
+    nodes = {i["node"] for i in items}
+    assert network.a.grid.code in nodes and network.b.grid.code not in nodes
+    assert all(n.startswith(network.a.township.code) for n in nodes)

@@ -1,0 +1,92 @@
+"""The one scope function: a user sees and changes what lies at or below their nodes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tongxin.grid.models import Node
+from tongxin.people import scope
+from tongxin.people.models import User
+from tongxin.people.roles import Role
+from tongxin.registry.models import Household, Resident
+
+
+def _codes(qs) -> set[str]:
+    return {n.code for n in qs}
+
+
+def test_a_grid_worker_sees_their_grid_only(network):
+    worker = network.user("grid_worker_a")
+    assert _codes(scope.restrict(Node.objects.all(), worker, "node.view")) == {network.a.grid.code,
+                                                                               network.a.unit.code}
+    assert set(scope.restrict(Household.objects.all(), worker, "household.view")) == {network.a.household}
+    assert set(scope.restrict(Resident.objects.all(), worker, "resident.view")) == set(network.a.residents)
+
+
+def test_township_staff_see_their_township(network):
+    staff = network.user("township1_staff")
+    visible = set(scope.restrict(Household.objects.all(), staff, "household.view"))
+    assert visible == {network.a.household, network.a2.household}
+
+
+def test_county_roles_see_the_county(network):
+    assert scope.restrict(Resident.objects.all(), network.user("county_admin"), "resident.view").count() == 8
+
+
+def test_a_resident_sees_their_own_household_only(network):
+    resident = network.user("resident_a")
+    assert set(scope.restrict(Household.objects.all(), resident, "household.view")) == {network.a.household}
+    assert set(scope.restrict(Resident.objects.all(), resident, "resident.view")) == set(network.a.residents)
+    assert not scope.restrict(Node.objects.all(), resident, "node.view").exists()
+    assert not scope.allows_at(resident, "household.view", network.a.unit.path)  # nothing by node
+
+
+def test_actions_the_role_lacks_open_nothing(network):
+    assert not scope.restrict(Resident.objects.all(), network.user("unit_head_a"), "resident.change").exists()
+    assert not scope.restrict(Resident.objects.all(), network.user("system_admin"), "resident.view").exists()
+    assert not scope.restrict(Resident.objects.all(), network.user("newcomer"), "resident.view").exists()
+    assert not scope.restrict(Resident.objects.all(), None, "resident.view").exists()
+
+
+def test_an_inactive_user_sees_nothing(network):
+    User.objects.filter(username="township1_staff").update(is_active=False)
+    assert not scope.restrict(Household.objects.all(), network.user("township1_staff"), "household.view").exists()
+
+
+def test_several_assignments_add_up(network, make):
+    user = make.user("two_grids", Role.GRID_WORKER, network.a.grid)
+    from tongxin.people import services
+
+    services.role_grant(actor=None, user=user, role=Role.GRID_WORKER, node=network.b.grid, check_scope=False)
+    user = User.objects.get(pk=user.pk)
+    assert set(scope.restrict(Household.objects.all(), user, "household.view")) == {network.a.household,
+                                                                                    network.b.household}
+    assert scope.scope_roots(user, "household.view") == sorted([network.a.grid.path, network.b.grid.path])
+
+
+def test_nested_assignments_collapse_to_the_top(network, make):
+    user = make.user("village_and_grid", Role.VILLAGE_STAFF, network.a.village)
+    from tongxin.people import services
+
+    services.role_grant(actor=None, user=user, role=Role.GRID_WORKER, node=network.a.grid, check_scope=False)
+    user = User.objects.get(pk=user.pk)
+    assert scope.scope_roots(user, "household.view") == [network.a.village.path]
+
+
+@pytest.mark.parametrize("name, path_of, allowed", [
+    ("grid_worker_a", "a_unit", True),
+    ("grid_worker_a", "a2_grid", False),
+    ("grid_worker_a", "a_village", False),
+    ("village1_staff", "a2_grid", True),
+    ("township1_staff", "b_grid", False),
+])
+def test_allows_at(network, name, path_of, allowed):
+    side, node = path_of.split("_")
+    path = getattr(getattr(network, side), node).path
+    assert scope.allows_at(network.user(name), "household.change", path) is allowed
+
+
+def test_can_is_the_same_decision_for_one_record(network):
+    worker = network.user("grid_worker_a")
+    assert scope.can(worker, "household.view", network.a.household)
+    assert not scope.can(worker, "household.view", network.b.household)

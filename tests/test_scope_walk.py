@@ -1,0 +1,500 @@
+"""The generated scope walk (DESIGN.md principle 2): every route that names an object, found
+at run time, is tried against objects inside and outside the caller's scope.
+
+For every API operation (from the Ninja ``api`` object) and every web page (from Django's
+URL resolver) that takes an object id or code, in a path, a query or a body:
+
+- a grid worker of grid A gets 404 for the objects of grid B (another township) and of grid
+  A2 (the next grid in the same village), for reads and writes alike, and nothing changes;
+- staff of township 1 get 200 for their own township's objects and 404 for township 2's;
+- every write that succeeds adds exactly one audit entry.
+
+A parameter the walk does not know how to fill, or an operation it has no rule for, fails
+the walk: a new route cannot escape it. Teach the walk by extending the tables below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import itertools
+import re
+from collections.abc import Callable
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import Factory, Network, build_network, id_number, module_transaction
+from tongxin.core import clock
+from tongxin.core.api import api as ninja_api
+
+
+# --- discovery -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    kind: str  # "api" or "page"
+    method: str
+    path: str  # API: "/api/v1/nodes/{code}"; page: "/network/<str:code>/"
+    path_params: tuple[str, ...]
+    query_params: tuple[tuple[str, bool], ...] = ()  # (name, required)
+    body: str = ""  # "", "json" or "multipart"
+    body_fields: tuple[tuple[str, str], ...] = ()  # (name, type) of a JSON body's fields
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def __str__(self) -> str:
+        return self.key if self.kind == "api" else f"page {self.path}"
+
+
+def _api_prefix() -> str:
+    from django.urls import reverse
+
+    return reverse(f"{ninja_api.urls_namespace}:api-root").rstrip("/")
+
+
+def _fields(model) -> dict:
+    return getattr(model, "model_fields", {}) if isinstance(model, type) else {}
+
+
+def api_routes() -> list[Route]:
+    """Every operation of the Ninja API, read from its routers (the OpenAPI document is built
+    from the same operations, but a route that breaks the document must not break the walk)."""
+    prefix = _api_prefix()
+    routes = []
+    for router_prefix, router in ninja_api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                path_params, query_params, body, body_fields = [], [], "", {}
+                for model in operation.signature.models:
+                    source = model.__ninja_param_source__
+                    for name, info in model.model_fields.items():
+                        inner = _fields(info.annotation)
+                        if source == "path":
+                            path_params.append(name)
+                        elif source == "query":
+                            query_params += ([(f.alias or n, f.is_required()) for n, f in inner.items()] if inner
+                                             else [(info.alias or name, info.is_required())])
+                        elif source == "body":
+                            body, body_fields = "json", (inner or {name: info})
+                        else:  # file, form
+                            body = "multipart"
+                for method in operation.methods:
+                    routes.append(Route(
+                        kind="api", method=method, path=f"{prefix}{router_prefix}{path}",
+                        path_params=tuple(path_params), query_params=tuple(query_params), body=body,
+                        body_fields=tuple((n, repr(f.annotation)) for n, f in body_fields.items()),
+                        name=getattr(operation, "url_name", "") or ""))
+    return routes
+
+
+_CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _patterns(pattern, route, inner)
+        elif isinstance(pattern, URLPattern):
+            yield route, pattern, namespace
+
+
+# Page routes outside the walk, with the reason.
+PUBLIC_PAGES = {
+    "open311/v2/": "Open311 GeoReport v2: a public feed of public fields by construction, no object of "
+                   "anyone's scope (see dispatch.open311); its one write is walked in "
+                   "test_open311_filing_respects_scope",
+}
+
+
+def page_routes() -> list[Route]:
+    """Web pages that take an object parameter (the API's own patterns are walked above)."""
+    routes = []
+    for route, pattern, namespace in _patterns(get_resolver()):
+        if route.startswith(("api/", "i18n/", "static/", *PUBLIC_PAGES)):
+            continue
+        names = tuple(m.group("name") for m in _CONVERTER.finditer(route)) or tuple(pattern.pattern.regex.groupindex)
+        if names:
+            routes.append(Route(kind="page", method="GET", path="/" + route, path_params=names,
+                                name=f"{namespace}{pattern.name}" if pattern.name else ""))
+    return routes
+
+
+# --- what each parameter means ----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Side:
+    """One grid's objects, as the walk fills parameters with them."""
+
+    township: object
+    village: object
+    grid: object
+    unit: object
+    household: object
+    resident: object
+    id_number: str
+    request: object
+    attachment: object
+    visit_round: object
+    visit: object
+
+
+PATH_PARAMS: dict[str, Callable[[Side], str]] = {
+    "code": lambda s: s.grid.code,
+    "household_id": lambda s: str(s.household.pk),
+    "resident_id": lambda s: str(s.resident.pk),
+    "request_id": lambda s: str(s.request.pk),
+    "attachment_id": lambda s: str(s.attachment.pk),
+    "visit_id": lambda s: str(s.visit.pk),
+    "round_id": lambda s: str(s.visit_round.pk),
+    "photo_id": lambda s: str(s.attachment.pk),
+}
+# Path parameters of pages that name no object, and the value the walk sends.
+PAGE_PLAIN = {"action": "accept"}
+# Form fields a page that takes POST needs to succeed (by URL name).
+PAGE_FORMS = {"dispatch:act": {"note": "on my way"}}
+QUERY_REFS: dict[str, Callable[[Side], str]] = {
+    "node": lambda s: s.grid.code,
+    "parent": lambda s: s.grid.code,
+    "round": lambda s: str(s.visit_round.pk),
+}
+# Query parameters that name no object: a filler when the route requires one.
+QUERY_PLAIN: dict[str, Callable[[], str] | None] = {
+    "limit": None, "offset": None, "level": None, "role": None, "state": None, "category": None,
+    "department": None, "open": None, "overdue": None,
+    "from": lambda: (clock.today() - dt.timedelta(days=30)).isoformat(),
+    "to": lambda: clock.today().isoformat(),
+}
+# Body fields that name objects: every body below must fill them from the side under test.
+BODY_REFS = {"node", "parent", "household", "round"}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+_fresh = itertools.count(1)
+
+
+def _unit_code(s: Side) -> str:
+    return f"{s.grid.code}{500 + next(_fresh) % 400:03d}"
+
+
+BODIES: dict[str, Callable[[Side], dict]] = {
+    "POST /api/v1/nodes": lambda s: {"code": _unit_code(s), "level": "unit", "parent": s.grid.code,
+                                     "name_zh": "新联户单元"},
+    "PATCH /api/v1/nodes/{code}": lambda s: {"name_en": "Renamed by the walk"},
+    "POST /api/v1/nodes/{code}/move": lambda s: {"parent": s.village.code},
+    "POST /api/v1/role-assignments": lambda s: {"username": "newcomer", "role": "grid_worker", "node": s.grid.code},
+    "POST /api/v1/households": lambda s: {"node": s.unit.code, "number": f"W{next(_fresh):04d}",
+                                          "address": "Walk Road 1"},
+    "PATCH /api/v1/households/{household_id}": lambda s: {"address": "Walk Road 2"},
+    "POST /api/v1/residents": lambda s: _new_resident(s),
+    "POST /api/v1/residents/search": lambda s: {"id_number": s.id_number},
+    "PATCH /api/v1/residents/{resident_id}": lambda s: {"phone": "13800000000"},
+    "POST /api/v1/requests": lambda s: {"category": "water", "node": s.grid.code, "household": str(s.household.pk),
+                                        "description": "The spring pipe is frozen."},
+    "POST /api/v1/requests/{request_id}/accept": lambda s: {"note": ""},
+    "POST /api/v1/requests/{request_id}/start": lambda s: {"note": ""},
+    "POST /api/v1/requests/{request_id}/escalate": lambda s: {"reason": "Needs the village.", "to": "next"},
+    "POST /api/v1/requests/{request_id}/resolve": lambda s: {"resolution": "Pipe thawed and lagged."},
+    "POST /api/v1/requests/{request_id}/reject": lambda s: {"reason": "Not a request."},
+    "POST /api/v1/requests/{request_id}/rate": lambda s: {"rating": 5},
+    "POST /api/v1/requests/{request_id}/reopen": lambda s: {"reason": "Frozen again."},
+    "POST /api/v1/requests/{request_id}/attachments": lambda s: {"file": ("photo.png", _png())},
+    "POST /api/v1/visit-rounds": lambda s: {"node": s.grid.code, "title": "Winter round",
+                                            "starts_on": clock.today().isoformat(),
+                                            "ends_on": (clock.today() + dt.timedelta(days=14)).isoformat()},
+    "POST /api/v1/visits": lambda s: {"household": str(s.household.pk), "visited_on": clock.today().isoformat(),
+                                      "round": str(s.visit_round.pk), "findings": "All well."},
+}
+
+
+def _new_resident(s: Side) -> dict:
+    birth = dt.date(1990, 5, 17)
+    return {"household": str(s.household.pk), "name": "Lhamo", "sex": "F", "birth_date": birth.isoformat(),
+            "id_number": id_number(birth, 500 + next(_fresh) % 400)}
+
+
+# Operations that name no object, with the reason they are outside the walk.
+UNSCOPED = {
+    "POST /api/v1/auth/token": "logging in names no object",
+    "GET /api/v1/auth/me": "answers about the caller only",
+    "POST /api/v1/users": "accounts sit at no node; only user.manage may create them (tested in people)",
+    "GET /api/v1/request-categories": "the public catalogue, the same for everyone",
+    "GET /api/v1/calendar/{year}": "the official calendar is national, the same for everyone",
+    "PUT /api/v1/calendar/{year}": "the official calendar sits at no node; only calendar.change may enter it "
+                                   "(tested in tests/core/test_routes.py)",
+    "GET /api/v1/notifications": "answers about the caller's own inbox only",
+    "POST /api/v1/notifications/{notification_id}/read": "a recipient's own inbox, not a node's: another "
+                                                         "user's notification is 404 (tests/core/test_routes.py)",
+}
+
+# Who plays "township 1" for operations township staff may not take at all.
+INSIDERS = {
+    "POST /api/v1/nodes": "system_admin_t1",
+    "PATCH /api/v1/nodes/{code}": "system_admin_t1",
+    "POST /api/v1/nodes/{code}/move": "system_admin_t1",
+    "POST /api/v1/role-assignments": "security_admin_t1",
+}
+
+
+def _accept(w, s):
+    from tongxin.dispatch import services
+
+    services.request_accept(actor=w.net.user("township1_staff"), request=s.request)
+
+
+def _resolve(w, s):
+    from tongxin.dispatch import services
+
+    _accept(w, s)
+    services.request_resolve(actor=w.net.user("township1_staff"), request=s.request, resolution="Done.")
+
+
+# State a write needs before the insider takes it (the foreign side is refused before state matters).
+PREPARE = {
+    "POST /api/v1/requests/{request_id}/start": _accept,
+    "POST /api/v1/requests/{request_id}/resolve": _accept,
+    "POST /api/v1/requests/{request_id}/rate": _resolve,
+    "POST /api/v1/requests/{request_id}/reopen": _resolve,
+}
+
+
+class WalkError(Exception):
+    """The walk met something it cannot fill: teach it (see the tables above)."""
+
+
+def fill(route: Route, side: Side) -> tuple[str, dict, dict | None]:
+    """The URL, query and body of ``route`` with every object parameter taken from ``side``."""
+    path = route.path
+    values = {}
+    for name in route.path_params:
+        if route.kind == "page" and name in PAGE_PLAIN:
+            values[name] = PAGE_PLAIN[name]
+            continue
+        if name not in PATH_PARAMS:
+            raise WalkError(f"{route}: the walk does not know how to fill path parameter {name!r}")
+        values[name] = PATH_PARAMS[name](side)
+        path = path.replace("{%s}" % name, values[name])
+    if route.kind == "page":
+        if not route.name:
+            raise WalkError(f"{route}: a page route needs a name for the walk to build its address")
+        path = reverse(route.name, kwargs=values)
+    query = {}
+    for name, required in route.query_params:
+        if name in QUERY_REFS:
+            query[name] = QUERY_REFS[name](side)
+        elif name in QUERY_PLAIN:
+            if required:
+                if QUERY_PLAIN[name] is None:
+                    raise WalkError(f"{route}: required query parameter {name!r} has no filler")
+                query[name] = QUERY_PLAIN[name]()
+        else:
+            raise WalkError(f"{route}: the walk does not know query parameter {name!r}")
+    body = None
+    if route.body:
+        if route.key not in BODIES:
+            raise WalkError(f"{route}: the walk has no body for this write; add one to BODIES")
+        body = BODIES[route.key](side)
+        missing = _body_refs(route) - set(body)
+        if missing:
+            raise WalkError(f"{route}: the body must fill the object fields {sorted(missing)}")
+    return path, query, body
+
+
+def _body_refs(route: Route) -> set[str]:
+    """The body fields that name objects; a field typed as an id the walk does not know fails."""
+    unknown_ids = {name for name, kind in route.body_fields
+                   if name != "id" and "UUID" in kind and name not in BODY_REFS}
+    if unknown_ids:
+        raise WalkError(f"{route}: body fields {sorted(unknown_ids)} name objects the walk does not know")
+    return {name for name, _ in route.body_fields} & BODY_REFS
+
+
+# --- the world ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class World:
+    net: Network
+    own: Side  # grid A, township 1
+    near: Side  # grid A2: same village as A, not grid worker A's
+    far: Side  # grid B, township 2
+
+
+def _side(net: Network, s, filer: str) -> Side:
+    from tongxin.dispatch import services
+    from tongxin.dispatch.selectors import category_get
+
+    actor = net.user(filer)
+    request, _ = services.request_file(actor=actor, category=category_get("water"), node=s.grid,
+                                       household=s.household, description="No water since Monday.")
+    attachment = services.request_attach(actor=actor, request=request, data=_png())
+    planner = net.user("township1_staff" if s.township.code.endswith("100") else "township2_staff")
+    visit_round = services.visit_round_plan(actor=planner, grid=s.grid, title="Spring round",
+                                            starts_on=clock.today(), ends_on=clock.today() + dt.timedelta(days=7))
+    visit, _ = services.visit_record(actor=planner, household=s.household, visited_on=clock.today(),
+                                     visit_round=visit_round, findings="Roof needs repair.")
+    return Side(township=s.township, village=s.village, grid=s.grid, unit=s.unit, household=s.household,
+                resident=s.resident, id_number=net.id_numbers[str(s.resident.pk)], request=request,
+                attachment=attachment, visit_round=visit_round, visit=visit)
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    # Built once for the module; each test runs in a savepoint (the ``db`` fixture), so tests
+    # never see each other's writes.
+    with module_transaction(django_db_blocker):
+        with django_db_blocker.unblock():
+            net = build_network(Factory())
+            built = World(net=net, own=_side(net, net.a, "grid_worker_a"),
+                          near=_side(net, net.a2, "township1_staff"), far=_side(net, net.b, "grid_worker_b"))
+        yield built
+
+
+@pytest.fixture
+def world(_module_world, db) -> World:
+    return _module_world
+
+
+# --- the walk ---------------------------------------------------------------------------
+
+API_ROUTES = api_routes()
+PAGE_ROUTES = page_routes()
+
+
+def _takes_objects(route: Route) -> bool:
+    return bool(route.path_params or any(n in QUERY_REFS for n, _ in route.query_params) or route.body)
+
+
+def _call(client, route: Route, path: str, query: dict, body: dict | None):
+    """Call the route; answers (response, whether it was a write)."""
+    if route.kind == "page":
+        response = client.get(path, follow=True)
+        if response.status_code == 405:  # a page that only takes a form
+            return client.post(path, PAGE_FORMS.get(route.name, {}), follow=True), True
+        return response, False
+    if route.body == "multipart":
+        return client.client.generic(route.method, path, **_multipart(body)), True
+    if route.method == "GET":
+        return client.get(path, query), False
+    query_string = "?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""
+    return client.request(route.method, path + query_string, body), True
+
+
+def _multipart(body: dict) -> dict:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    files = {k: SimpleUploadedFile(v[0], v[1]) for k, v in body.items()}
+    return {"data": encode_multipart(BOUNDARY, files), "content_type": MULTIPART_CONTENT}
+
+
+def _walked_api_routes() -> list[Route]:
+    return [r for r in API_ROUTES if r.key not in UNSCOPED]
+
+
+def test_every_api_operation_is_walked_or_explained():
+    unexplained = [r.key for r in API_ROUTES if r.key not in UNSCOPED and not _takes_objects(r)]
+    assert not unexplained, f"operations that name no object and are not in UNSCOPED: {unexplained}"
+    stale = set(UNSCOPED) - {r.key for r in API_ROUTES}
+    assert not stale, f"UNSCOPED names operations that no longer exist: {stale}"
+    assert len(_walked_api_routes()) >= 15  # the walk found the API at all
+
+
+def test_the_walk_fails_loudly_on_a_parameter_it_cannot_fill(world):
+    for route in [Route("api", "GET", "/api/v1/widgets/{widget_id}", ("widget_id",)),
+                  Route("api", "GET", "/api/v1/things", (), (("owner", False),)),
+                  Route("api", "POST", "/api/v1/things", (), body="json"),
+                  Route("page", "GET", "/widgets/<uuid:widget_id>/", ("widget_id",), name="widget")]:
+        with pytest.raises(WalkError):
+            fill(route, world.own)
+
+
+def test_the_page_walk_discovers_routes_from_the_resolver():
+    # Pages are written beside the API; whatever is there now is discovered, with its parameters.
+    for route in PAGE_ROUTES:
+        assert route.path.startswith("/") and route.path_params
+    found = {p.name for _, p, _ in _patterns(get_resolver())}
+    assert "node_detail" in found and "resident_detail" in found  # the API's own patterns, at least
+
+
+def _insider(route: Route) -> str:
+    return INSIDERS.get(route.key, "township1_staff")
+
+
+@pytest.mark.parametrize("route", _walked_api_routes() + PAGE_ROUTES, ids=str)
+def test_scope_walk(world, route, api, page_client, db_state, audit_entries):
+    net = world.net
+
+    def client_for(user_name: str):
+        user = net.user(user_name)
+        return page_client(user) if route.kind == "page" else api(user)
+
+    # A grid worker of grid A: outside scope is 404, for reads and writes, and nothing changes.
+    outsider = client_for("grid_worker_a")
+    for side in (world.far, world.near):
+        path, query, body = fill(route, side)
+        before = db_state()
+        response, _ = _call(outsider, route, path, query, body)
+        assert response.status_code == 404, f"grid worker A: {route} on {side.grid.code} -> {response.status_code}"
+        if route.kind == "api":
+            assert set(response.json()["error"]) == {"code", "message", "fields"}
+        assert db_state() == before, f"{route} on {side.grid.code} changed the database"
+        if route.kind == "page":  # a form posted to a page out of scope is refused the same way
+            posted = outsider.post(path, {"name_zh": "x", "address": "x"})
+            assert posted.status_code in (404, 405), f"POST {route.path} -> {posted.status_code}"
+            assert db_state() == before
+
+    # Township 1: township 2's objects are not found, whatever the route.
+    insider = client_for(_insider(route))
+    path, query, body = fill(route, world.far)
+    before = db_state()
+    response, _ = _call(insider, route, path, query, body)
+    assert response.status_code == 404, f"{_insider(route)}: {route} on township 2 -> {response.status_code}"
+    assert db_state() == before
+
+    # Township 1's own objects answer, and a write adds exactly one audit entry.
+    if route.key in PREPARE:
+        PREPARE[route.key](world, world.own)
+    path, query, body = fill(route, world.own)
+    entries = audit_entries()
+    response, wrote = _call(insider, route, path, query, body)
+    assert response.status_code in (200, 201), (
+        f"{_insider(route)}: {route} on own {world.own.grid.code} -> {response.status_code} "
+        f"{response.content[:300]!r}")
+    if route.kind == "page":
+        assert not response.redirect_chain or "login" not in response.redirect_chain[-1][0]
+    if wrote:
+        assert audit_entries() == entries + 1, f"{route}: {audit_entries() - entries} audit entries for one write"
+
+
+def test_open311_filing_respects_scope(world, api, db_state, audit_entries):
+    """The one Open311 write files at ``address_id``, which must lie in the api_key holder's scope."""
+    token = api(world.net.user("grid_worker_a")).token
+    for side in (world.far, world.near):
+        before = db_state()
+        response = api(None).client.post("/open311/v2/requests.json", {
+            "api_key": token, "service_code": "water", "address_id": side.grid.code,
+            "description": "The pipe is frozen."})
+        assert response.status_code == 404, response.content
+        assert db_state() == before
+    entries = audit_entries()
+    response = api(None).client.post("/open311/v2/requests.json", {
+        "api_key": token, "service_code": "water", "address_id": world.own.grid.code,
+        "description": "The pipe is frozen."})
+    assert response.status_code == 201, response.content
+    assert audit_entries() == entries + 1
