@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("tongxin.people.urls")),
     path("", include("tongxin.grid.urls")),
     path("", include("tongxin.registry.urls")),
+    path("", include("tongxin.dispatch.urls")),
     path("", include("tongxin.core.urls")),
 ]
 

@@ -36,6 +36,10 @@ class BodySizeLimitMiddleware:
             length = 0
         if length > settings.MAX_BODY_BYTES:
             translation.activate(translation.get_language_from_request(request))
+            if not request.path.startswith(("/api/", "/open311/")):
+                from django.shortcuts import render
+
+                return render(request, "error.html", {"error": TooLarge(), "status": 413}, status=413)
             return JsonResponse(TooLarge().as_body(), status=413)
         if _carries_nul(request):
             translation.activate(translation.get_language_from_request(request))

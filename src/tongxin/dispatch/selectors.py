@@ -17,6 +17,7 @@ from tongxin.core import clock
 from tongxin.core.errors import NotFound, ValidationFailed
 from tongxin.dispatch.models import (
     OPEN_STATES,
+    Attachment,
     Category,
     Request,
     RequestDepartment,
@@ -94,7 +95,8 @@ def request_get(*, actor, request_id) -> Request:
                                           .select_related("department").order_by("created_at")),
                                  Prefetch("timeline", queryset=TimelineEntry.objects.select_related("actor")
                                           .order_by("id")),
-                                 "attachments")
+                                 Prefetch("attachments", queryset=Attachment.objects.defer("data")
+                                          .order_by("created_at")))
                .filter(pk=_uuid(request_id)).first())
     if request is None:
         raise NotFound()
@@ -102,9 +104,13 @@ def request_get(*, actor, request_id) -> Request:
 
 
 def department_inbox(*, actor):
-    """What was escalated to the actor's departments and still waits for them."""
+    """What was escalated to the actor's own departments and is still with them."""
+    from tongxin.people.roles import Role
+    from tongxin.people.scope import assignments
+
+    mine = [a.department_id for a in assignments(actor) if a.role == Role.DEPARTMENT_OFFICER and a.department_id]
     return request_list(actor=actor, open_only=True).filter(
-        pk__in=RequestDepartment.objects.filter(active=True).values("request_id"))
+        pk__in=RequestDepartment.objects.filter(active=True, department_id__in=mine).values("request_id"))
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime, dt.datetime]:

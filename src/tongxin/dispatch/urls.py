@@ -1,0 +1,17 @@
+from django.urls import path
+
+from tongxin.dispatch import views
+
+app_name = "dispatch"
+urlpatterns = [
+    path("dispatch/", views.queue, name="queue"),
+    path("dispatch/map/", views.request_map, name="map"),
+    path("dispatch/inbox/", views.inbox, name="inbox"),
+    path("dispatch/stats/", views.stats, name="stats"),
+    # Notifications link here: keep this address.
+    path("dispatch/requests/<uuid:request_id>/", views.request_detail, name="request"),
+    path("dispatch/requests/<uuid:request_id>/<slug:action>/", views.request_act, name="act"),
+    path("dispatch/requests/<uuid:request_id>/photos/<uuid:photo_id>/", views.request_photo, name="photo"),
+    path("my/requests/", views.my_requests, name="my_requests"),
+    path("my/requests/new/", views.request_new, name="request_new"),
+]
