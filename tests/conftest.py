@@ -63,6 +63,21 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _category_catalogue(request):
+    """A transactional test (browser, concurrency) flushes every table, the data migration's
+    category catalogue included: put it back for tests that use the database."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if uses_db:
+        from tongxin.dispatch.catalogue import ensure_categories
+
+        request.getfixturevalue("transactional_db" if {"transactional_db", "live_server"} & set(
+            request.fixturenames) else "db")
+        ensure_categories()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clock_and_language_reset():
     yield
     clock.set_now(None)

@@ -46,3 +46,22 @@ DEPARTMENTS = [
     ("education", "县教育局", "རྫོང་སློབ་གསོ་ཅུས།", "Education Bureau"),
     ("natural_resources", "县自然资源局", "རྫོང་རང་བྱུང་ཐོན་ཁུངས་ཅུས།", "Natural Resources Bureau"),
 ]
+
+
+def ensure_categories() -> int:
+    """Put back any catalogue category that is missing (the data migration adds them once;
+    a database flushed by tests loses them). Returns how many were added."""
+    import uuid6
+
+    from tongxin.dispatch.models import Category
+
+    if Category.objects.count() >= len(CATEGORIES):
+        return 0
+    added = 0
+    for sort, (code, zh, bo, en, level, dept, accept, resolve, private) in enumerate(CATEGORIES):
+        _obj, created = Category.objects.get_or_create(code=code, defaults=dict(
+            id=uuid6.uuid7(), name_zh=zh, name_bo=bo, name_en=en, first_level=level, department_code=dept,
+            accept_within=accept[0], accept_unit=accept[1], resolve_within=resolve[0], resolve_unit=resolve[1],
+            private=private, sort=sort))
+        added += created
+    return added

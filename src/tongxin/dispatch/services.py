@@ -446,7 +446,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
 def request_attach(*, actor, request: Request, data: bytes) -> Attachment:
     """Attach a photo: its type is read from its content, and it is re-encoded without metadata
     (so no location leaves the phone through us)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     _visible(actor, request)
     if len(data) > MAX_PHOTO_BYTES:
@@ -455,12 +455,15 @@ def request_attach(*, actor, request: Request, data: bytes) -> Attachment:
         image = Image.open(io.BytesIO(data))
         image.verify()
         image = Image.open(io.BytesIO(data))
-        fmt = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        # MPO is the JPEG of many phone cameras, carrying extra pictures (previews, depth maps).
+        fmt = "JPEG" if image.format == "MPO" else image.format
+        if fmt in PHOTO_FORMATS:
+            image.load()  # an upload cut off by a dropped signal fails here, not with a 500
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise ValidationFailed(fields={"file": [_("This file is not a JPEG, PNG or WebP photo.")]}) from None
     if fmt not in PHOTO_FORMATS:
         raise ValidationFailed(fields={"file": [_("This file is not a JPEG, PNG or WebP photo.")]})
-    image.load()
+    image = ImageOps.exif_transpose(image)  # the orientation tag goes with the EXIF: keep the photo upright
     image.info = {}  # EXIF (with GPS), XMP and text chunks are not written back
     out = io.BytesIO()
     image.save(out, format=fmt)
