@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils import translation
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -121,7 +121,7 @@ def _authentication_error(request, exc):
 def _http_error(request, exc: HttpError):
     if exc.status_code == 400:
         return error_response(request, 400, "malformed", _("The request body is not valid JSON."))
-    return error_response(request, exc.status_code, "error", _t("The request could not be processed."))
+    return error_response(request, exc.status_code, "error", gettext("The request could not be processed."))
 
 
 @api.exception_handler(Http404)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, calendar, clock
@@ -216,7 +216,7 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
             # What the caller shows next is known already: no need to read it back.
             request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
             notify(recipients=_handlers(request, new=True), kind="request.new",
-                   subject=lambda: _t("New request %(number)s: %(category)s") % {
+                   subject=lambda: gettext("New request %(number)s: %(category)s") % {
                        "number": request.number, "category": category.name},
                    link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     except IntegrityError:
@@ -268,7 +268,7 @@ def request_accept(*, actor, request: Request, note: str = "") -> Request:
         })
         reporter = [request.reporter] if request.reporter_id else []
         notify(recipients=reporter, kind="request.accepted",
-               subject=lambda: _t("Your request %(number)s was accepted") % {"number": request.number},
+               subject=lambda: gettext("Your request %(number)s was accepted") % {"number": request.number},
                link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     return request
 
@@ -351,11 +351,11 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
         request = Request.objects.select_related("handler_node", "category").get(pk=request.pk)
         new_handlers = _handlers(request)
         notify(recipients=new_handlers, kind="request.escalated",
-               subject=lambda: _t("Request %(number)s was escalated to you") % {"number": request.number},
+               subject=lambda: gettext("Request %(number)s was escalated to you") % {"number": request.number},
                body=lambda: reason or "", link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
         if automatic:
             notify(recipients=previous_handlers, kind="request.overdue",
-                   subject=lambda: _t("Request %(number)s was overdue and has gone up a level") % {
+                   subject=lambda: gettext("Request %(number)s was overdue and has gone up a level") % {
                        "number": request.number},
                    link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     return request
@@ -378,7 +378,7 @@ def request_resolve(*, actor, request: Request, resolution: str) -> Request:
         })
         reporter = [request.reporter] if request.reporter_id else []
         notify(recipients=reporter, kind="request.resolved",
-               subject=lambda: _t("Your request %(number)s was resolved: please confirm and rate it") % {
+               subject=lambda: gettext("Your request %(number)s was resolved: please confirm and rate it") % {
                    "number": request.number},
                body=lambda: resolution, link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     return request
@@ -396,7 +396,7 @@ def request_reject(*, actor, request: Request, reason: str) -> Request:
                             changes={"closed_at": clock.now(), "resolution": reason.strip()})
         reporter = [request.reporter] if request.reporter_id else []
         notify(recipients=reporter, kind="request.rejected",
-               subject=lambda: _t("Your request %(number)s was not taken up") % {"number": request.number},
+               subject=lambda: gettext("Your request %(number)s was not taken up") % {"number": request.number},
                body=lambda: reason, link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     return request
 
@@ -438,7 +438,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
             "closed_at": None, "resolved_at": None, "accept_due": _accept_due(request.category, now, request.urgency),
             "resolve_due": None, "reopen_until": None})
         notify(recipients=_handlers(request), kind="request.reopened",
-               subject=lambda: _t("Request %(number)s was reopened") % {"number": request.number},
+               subject=lambda: gettext("Request %(number)s was reopened") % {"number": request.number},
                body=lambda: reason, link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     return request
 
@@ -545,7 +545,7 @@ def escalate_overdue(*, now: dt.datetime | None = None) -> list[Request]:
     done = []
     for request in list(waiting.order_by("accept_due")[:1000]) + list(working.order_by("resolve_due")[:1000]):
         try:
-            done.append(request_escalate(actor=None, request=request, reason=_t("Deadline passed."),
+            done.append(request_escalate(actor=None, request=request, reason=gettext("Deadline passed."),
                                          automatic=True))
         except Conflict:
             _flag_overdue_at_top(request, now)
@@ -561,7 +561,7 @@ def _flag_overdue_at_top(request: Request, now: dt.datetime) -> None:
             return
         workflow.note(request, actor=None, action="overdue", note=str(due))
         notify(recipients=_handlers(request), kind="request.overdue",
-               subject=lambda: _t("Request %(number)s is overdue at the dispatch centre") % {"number": request.number},
+               subject=lambda: gettext("Request %(number)s is overdue at the dispatch centre") % {"number": request.number},
                link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
 
 

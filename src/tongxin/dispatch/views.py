@@ -23,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -78,13 +78,13 @@ def due_info(due: dt.datetime | None, now: dt.datetime) -> dict | None:
     span = abs(seconds)
     if span < 3600:
         n = max(1, int(span // 60))
-        text = _t("overdue %(n)s min") if overdue else _t("in %(n)s min")
+        text = gettext("overdue %(n)s min") if overdue else gettext("in %(n)s min")
     elif span < 48 * 3600:
         n = int(span // 3600)
-        text = _t("overdue %(n)s h") if overdue else _t("in %(n)s h")
+        text = gettext("overdue %(n)s h") if overdue else gettext("in %(n)s h")
     else:
         n = int(span // 86400)
-        text = _t("overdue %(n)s d") if overdue else _t("in %(n)s d")
+        text = gettext("overdue %(n)s d") if overdue else gettext("in %(n)s d")
     return {"text": text % {"n": n}, "overdue": overdue, "at": timezone.localtime(due)}
 
 
@@ -286,7 +286,7 @@ def _map_data(request, node: Node | None) -> dict:
     centre = next(((n.centre_lat, n.centre_lon) for n in outlined if n.centre_lat is not None), None)
     return {"points": points, "boundaries": boundaries, "centre": centre, "unplaced": unplaced,
             "truncated": truncated,
-            "labels": {"open": _t("Open the request"), "approx": _t("placed at the centre of its place")}}
+            "labels": {"open": gettext("Open the request"), "approx": gettext("placed at the centre of its place")}}
 
 
 @page_view
@@ -397,7 +397,7 @@ def _escalation_departments(req: Request, data) -> tuple[list[Department], list[
     unknown = [c for c in codes if c not in by_code]
     if unknown:
         raise ValidationFailed(fields={"departments": [
-            _t("Unknown department: %(code)s.") % {"code": c} for c in unknown]})
+            gettext("Unknown department: %(code)s.") % {"code": c} for c in unknown]})
     return [by_code[lead_code]], [by_code[c] for c in codes[1:] if c != lead_code]
 
 
@@ -625,7 +625,7 @@ def _where(user, form: RequestForm):
 
 
 def _photo_hint() -> str:
-    return _t("A large photo is made smaller before it is sent (%(size)s at most).") % {
+    return gettext("A large photo is made smaller before it is sent (%(size)s at most).") % {
         "size": f"{settings.MAX_BODY_BYTES / (1024 * 1024):g} MB"}
 
 
@@ -676,7 +676,7 @@ def _file(user, form: RequestForm) -> Request:
     category = selectors.category_get(data["category"])
     photo = data.get("photo")
     if photo is not None and photo.size > services.MAX_PHOTO_BYTES:
-        raise ValidationFailed(fields={"photo": [_t("A photo may be 5 MB at most.")]})
+        raise ValidationFailed(fields={"photo": [gettext("A photo may be 5 MB at most.")]})
     # The request and its photo are one step: a photo the services refuse files nothing.
     with transaction.atomic():
         req, created = services.request_file(

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -111,7 +111,7 @@ def _code_step(request, pending: dict):
         pending["tries"] = pending.get("tries", 0) + 1
         if pending["tries"] >= MAX_CODE_TRIES:
             request.session.pop(PENDING, None)
-            return {"error": _t("Too many wrong codes. Please log in again.")}
+            return {"error": gettext("Too many wrong codes. Please log in again.")}
         request.session[PENDING] = pending
         return {"error": _field_message(exc, "otp")}
     return _sign_in(request, user, pending.get("next") or reverse("core:home"))
@@ -144,7 +144,7 @@ def login_view(request):
         if step == "code" and pending:
             result = _code_step(request, pending)
         elif step == "code":
-            result = {"error": _t("This login took too long. Please log in again.")}
+            result = {"error": gettext("This login took too long. Please log in again.")}
         else:
             request.session.pop(PENDING, None)
             result = _password_step(request, next_url)
