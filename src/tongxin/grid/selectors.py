@@ -67,7 +67,7 @@ def _grouped(path: str, length: int):
     def part(qs, kind: int):
         return (qs.filter(node_path__startswith=path)
                 .annotate(prefix=Substr("node_path", 1, length), kind=Value(kind, output_field=IntegerField()))
-                .order_by().values("prefix", "kind").annotate(n=Count("pk")))
+                .order_by().values("prefix", "kind").annotate(n=Count("*")))
 
     return part(Household.objects.all(), 0).union(
         part(Resident.objects.all(), 1),
@@ -91,7 +91,7 @@ def node_rollup(*, actor, node: Node) -> Rollup:
         add(prefix, FIGURES[kind], n)
     nodes_below = (Node.objects.filter(path__startswith=node.path, level__in=list(NODE_FIGURES))
                    .exclude(pk=node.pk).exclude(parent=node).annotate(prefix=Substr("path", 1, length))
-                   .order_by().values_list("prefix", "level").annotate(n=Count("pk")))
+                   .order_by().values_list("prefix", "level").annotate(n=Count("*")))
     for prefix, level, n in nodes_below:
         add(prefix, NODE_FIGURES[level], n)
     for child in children:  # a child counts among the nodes below its parent, not below itself
