@@ -209,10 +209,10 @@ def _detail(request, request_id):
 def request_file(request, payload: RequestIn):
     category = selectors.category_get(payload.category)
     household = household_get(actor=request.auth, household_id=payload.household) if payload.household else None
-    if payload.node:
+    if household is not None and payload.node in (None, household.node.code):
+        node = household.node  # already read, and in scope
+    elif payload.node:
         node = node_get(actor=request.auth, code=payload.node)
-    elif household is not None:
-        node = household.node
     elif getattr(request.auth, "household_id", None):
         node = request.auth.household.node
     else:

@@ -212,10 +212,12 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
             entry = TimelineEntry.objects.create(request=request, at=now, actor=fields["reporter"], action="file",
                                                  from_state="", to_state=State.REPORTED, handler=handler.name_zh,
                                                  note="")
+            recipients = _handlers(request, new=True)
+            # Last write of the transaction: the county's audit chain stays locked only until commit.
             audit.record(action="request.file", actor=actor, obj=request)
             # What the caller shows next is known already: no need to read it back.
             request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
-            notify(recipients=_handlers(request, new=True), kind="request.new",
+            notify(recipients=recipients, kind="request.new",
                    subject=lambda: gettext("New request %(number)s: %(category)s") % {
                        "number": request.number, "category": category.name},
                    link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
