@@ -61,7 +61,7 @@ def test_two_officers_accept_at_once_in_two_connections(catalogue_kept, transact
     request = file_request(net)
     worker, leader = net.user("grid_worker_a"), net.user("grid_leader_a")
     for user in (worker, leader):
-        assert services._may_handle(user, request)  # both really may accept it (and load their roles now)
+        assert services.may_handle(user, request)  # both really may accept it (and load their roles now)
     # Whoever locks the row first holds it a moment, so the other surely waits on the lock
     # rather than arriving after the first has committed.
     transition = services.workflow.transition

@@ -3,6 +3,7 @@ the API and the pages turn it into DESIGN.md's error body in the caller's langua
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +63,14 @@ class NotFound(ApplicationError):
     status = 404
     code = "not_found"
     default_message = _("Not found.")
+
+
+def parse_id(value) -> uuid.UUID:
+    """A record id from a URL or body: anything that is not a UUID names nothing, so 404."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise NotFound() from None
 
 
 class Conflict(ApplicationError):

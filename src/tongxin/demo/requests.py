@@ -16,7 +16,6 @@ from django.db.models import Count
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError
 from tongxin.dispatch import services
-from tongxin.dispatch.catalogue import DEPARTMENTS
 from tongxin.dispatch.models import Category, ReporterKind, Request, Urgency
 from tongxin.grid.models import Department, Level, Node
 from tongxin.people import services as people
@@ -63,19 +62,11 @@ def _officers(county: Node, password_hash: str) -> dict[str, User]:
     return officers
 
 
-def ensure_departments(county: Node) -> None:
-    """The county departments the category catalogue names (one list for both)."""
-    for code, zh, bo, en in DEPARTMENTS:
-        Department.objects.get_or_create(node=county, code=code, defaults=dict(
-            node_path=county.path, name_zh=zh, name_bo=bo, name_en=en))
-
-
 def seed_requests(*, county: Node, seed: int, password_hash: str, count: int = DEMO_REQUESTS,
                   now: dt.datetime | None = None) -> dict[str, int]:
     """File ``count`` requests over the year before ``now`` and walk each through the ladder."""
     rng = random.Random(seed * 7 + 11)
     now = now or clock.now()
-    ensure_departments(county)
     officers = _officers(county, password_hash)
     dispatcher = RoleAssignment.objects.filter(role=Role.DISPATCH_OFFICER, node=county).select_related(
         "user").first()

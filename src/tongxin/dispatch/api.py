@@ -8,15 +8,18 @@ import uuid
 from typing import Literal
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from tongxin.core.api import In, Page, paged
-from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.core.errors import NotFound, ValidationFailed, parse_id
 from tongxin.dispatch import selectors, services
 from tongxin.dispatch.models import Attachment, ReporterKind, State, Urgency
 from tongxin.grid.models import Department
 from tongxin.grid.selectors import node_get
+from tongxin.people.permissions import user_can
 from tongxin.registry.selectors import household_get
 
 router = Router(tags=["requests"])
@@ -216,18 +219,12 @@ def request_file(request, payload: RequestIn):
     elif getattr(request.auth, "household_id", None):
         node = request.auth.household.node
     else:
-        raise ValidationFailed(fields={"node": [str(_required())]})
+        raise ValidationFailed(fields={"node": [_("Say where: a node code or a household.")]})
     req, created = services.request_file(
         actor=request.auth, category=category, node=node, description=payload.description, lat=payload.lat,
         lon=payload.lon, household=household, reporter_kind=payload.reporter_kind, urgency=payload.urgency,
         client_id=payload.id)
     return (201 if created else 200), (req if created else _detail(request, req.pk))
-
-
-def _required():
-    from django.utils.translation import gettext_lazy as _
-
-    return _("Say where: a node code or a household.")
 
 
 @router.get("/requests/{request_id}", response=RequestDetail, summary="One request with its timeline")
@@ -259,101 +256,83 @@ class RateIn(In):
     comment: str = Field("", max_length=500)
 
 
-def _request(request, request_id):
-    return selectors.request_get(actor=request.auth, request_id=request_id)
-
-
 @router.post("/requests/{request_id}/accept", response=RequestDetail, summary="Accept (签收 / 报到)")
 def request_accept(request, request_id: str, payload: NoteIn):
-    req = services.request_accept(actor=request.auth, request=_request(request, request_id), note=payload.note)
+    req = services.request_accept(actor=request.auth, request=_detail(request, request_id), note=payload.note)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/start", response=RequestDetail, summary="Start work")
 def request_start(request, request_id: str, payload: NoteIn):
-    req = services.request_start(actor=request.auth, request=_request(request, request_id), note=payload.note)
+    req = services.request_start(actor=request.auth, request=_detail(request, request_id), note=payload.note)
     return _detail(request, req.pk)
 
 
 def _departments(request, req, codes: list[str]) -> list[Department]:
-    from tongxin.dispatch.services import _county_of
-
-    county = _county_of(req.node)
+    county = services.county_of(req.node)
     found = []
     for code in codes:
         dept = (Department.objects.filter(code=code, node_path__startswith=county.path)
                 .order_by("node_path").first())
         if dept is None:
-            raise ValidationFailed(fields={"departments": [str(_unknown_department(code))]})
+            raise ValidationFailed(fields={"departments": [gettext("Unknown department: %(code)s.") % {"code": code}]})
         found.append(dept)
     return found
-
-
-def _unknown_department(code: str):
-    from django.utils.translation import gettext as _
-
-    return _("Unknown department: %(code)s.") % {"code": code}
 
 
 @router.post("/requests/{request_id}/escalate", response=RequestDetail,
              summary="Blow the whistle (吹哨): to the next level or to departments")
 def request_escalate(request, request_id: str, payload: EscalateIn):
-    req = _request(request, request_id)
+    req = _detail(request, request_id)
     lead, assisting = [], []
     if payload.to == "departments":
         if not payload.lead:
-            raise ValidationFailed(fields={"lead": [str(_lead_required())]})
+            raise ValidationFailed(fields={"lead": [_('To call departments, send "to": "departments" with a lead department code.')]})
         lead = _departments(request, req, [payload.lead])
         assisting = _departments(request, req, payload.assisting)
     elif payload.lead or payload.assisting:
-        raise ValidationFailed(fields={"to": [str(_lead_required())]})
+        raise ValidationFailed(fields={"to": [_('To call departments, send "to": "departments" with a lead department code.')]})
     req = services.request_escalate(actor=request.auth, request=req, reason=payload.reason,
                                         departments=lead, assisting=assisting)
     return _detail(request, req.pk)
 
 
-def _lead_required():
-    from django.utils.translation import gettext_lazy as _
-
-    return _('To call departments, send "to": "departments" with a lead department code.')
-
-
 @router.post("/requests/{request_id}/resolve", response=RequestDetail, summary="Resolve")
 def request_resolve(request, request_id: str, payload: ResolveIn):
-    req = services.request_resolve(actor=request.auth, request=_request(request, request_id),
+    req = services.request_resolve(actor=request.auth, request=_detail(request, request_id),
                                        resolution=payload.resolution)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/reject", response=RequestDetail, summary="Reject with a reason")
 def request_reject(request, request_id: str, payload: ReasonIn):
-    req = services.request_reject(actor=request.auth, request=_request(request, request_id), reason=payload.reason)
+    req = services.request_reject(actor=request.auth, request=_detail(request, request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/rate", response=RequestDetail, summary="Confirm and rate (1–5)")
 def request_rate(request, request_id: str, payload: RateIn):
-    req = services.request_rate(actor=request.auth, request=_request(request, request_id), rating=payload.rating,
+    req = services.request_rate(actor=request.auth, request=_detail(request, request_id), rating=payload.rating,
                                     comment=payload.comment)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/reopen", response=RequestDetail, summary="Reopen within the window")
 def request_reopen(request, request_id: str, payload: ReasonIn):
-    req = services.request_reopen(actor=request.auth, request=_request(request, request_id), reason=payload.reason)
+    req = services.request_reopen(actor=request.auth, request=_detail(request, request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/attachments", response={201: AttachmentOut}, summary="Attach a photo")
 def request_attach(request, request_id: str, file: File[UploadedFile]):
     data = file.read(services.MAX_PHOTO_BYTES + 1)
-    return 201, services.request_attach(actor=request.auth, request=_request(request, request_id), data=data)
+    return 201, services.request_attach(actor=request.auth, request=_detail(request, request_id), data=data)
 
 
 @router.get("/requests/{request_id}/attachments/{attachment_id}", summary="A photo of a request")
 def request_attachment(request, request_id: str, attachment_id: str):
-    req = _request(request, request_id)
-    attachment = Attachment.objects.filter(request=req, pk=selectors._uuid(attachment_id)).first()
+    req = _detail(request, request_id)
+    attachment = Attachment.objects.filter(request=req, pk=parse_id(attachment_id)).first()
     if attachment is None:
         raise NotFound()
     return HttpResponse(bytes(attachment.data), content_type=attachment.content_type)
@@ -370,11 +349,8 @@ class StatsFilter(Schema):
 
 @router.get("/dispatch/stats", summary="Request statistics for a node and its children")
 def dispatch_stats(request, filters: Query[StatsFilter]):
-    from tongxin.core.errors import NotFound as _NotFound
-    from tongxin.people.permissions import user_can
-
     if not user_can(request.auth, "dispatch.stats"):
-        raise _NotFound()
+        raise NotFound()
     node = node_get(actor=request.auth, code=filters.node)
     return selectors.request_stats(actor=request.auth, node=node, start=filters.start, end=filters.end)
 

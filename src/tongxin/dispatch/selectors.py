@@ -7,14 +7,13 @@ whatever the node: roll-ups group by a fixed-length prefix of the path copies.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Prefetch, Q, Sum, When
 from django.db.models import DurationField, IntegerField, Value
 from django.db.models.functions import Substr
 
 from tongxin.core import clock
-from tongxin.core.errors import NotFound, ValidationFailed
+from tongxin.core.errors import NotFound, parse_id, ValidationFailed
 from tongxin.dispatch.models import (
     OPEN_STATES,
     Attachment,
@@ -27,14 +26,8 @@ from tongxin.dispatch.models import (
     VisitRound,
 )
 from tongxin.grid.models import Node
+from tongxin.grid.selectors import children_and_prefix
 from tongxin.registry.models import Household
-
-
-def _uuid(value) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise NotFound() from None
 
 
 WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
@@ -97,7 +90,7 @@ def request_get(*, actor, request_id) -> Request:
                                           .order_by("id")),
                                  Prefetch("attachments", queryset=Attachment.objects.defer("data")
                                           .order_by("created_at")))
-               .filter(pk=_uuid(request_id)).first())
+               .filter(pk=parse_id(request_id)).first())
     if request is None:
         raise NotFound()
     return request
@@ -173,8 +166,7 @@ def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.da
     now = clock.now()
     qs = (Request.objects.visible_to(actor, "request.view")
           .filter(node_path__startswith=node.path, created_at__gte=since, created_at__lt=until))
-    children = list(Node.objects.filter(parent=node).order_by("path"))
-    length = len(children[0].path) if children else len(node.path)
+    children, length = children_and_prefix(node)
     rows = {r.pop("prefix"): r for r in qs.annotate(prefix=Substr("node_path", 1, length)).order_by()
             .values("prefix").annotate(**_stat_aggregates(now))}
     empty = dict.fromkeys(STAT_FIELDS, 0)
@@ -215,7 +207,7 @@ def visit_list(*, actor, node: Node | None = None, visit_round: str | None = Non
     if node is not None:
         qs = qs.filter(node_path__startswith=node.path)
     if visit_round:
-        qs = qs.filter(round_id=_uuid(visit_round))
+        qs = qs.filter(round_id=parse_id(visit_round))
     return qs.order_by("-visited_on", "-created_at", "id")
 
 
@@ -223,8 +215,7 @@ def visit_coverage(*, actor, node: Node, start: dt.date, end: dt.date) -> dict:
     """Share of households visited in the period, for the node and each child (grid, village, township)."""
     if start > end:
         raise ValidationFailed(fields={"from": [_msg_period()]})
-    children = list(Node.objects.filter(parent=node).order_by("path"))
-    length = len(children[0].path) if children else len(node.path)
+    children, length = children_and_prefix(node)
     households = (Household.objects.visible_to(actor, "household.view").filter(node_path__startswith=node.path)
                   .annotate(prefix=Substr("node_path", 1, length), kind=Value(0, output_field=IntegerField()))
                   .order_by().values("prefix", "kind").annotate(n=Count("pk")))

@@ -37,7 +37,7 @@ from tongxin.dispatch.models import (
 from tongxin.grid.models import LEVEL_ORDER, Department, Level, Node
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.permissions import user_can
-from tongxin.people.roles import Role, role_allows
+from tongxin.people.roles import Role
 from tongxin.people.scope import allows_at, assignments
 from tongxin.registry.models import Household
 
@@ -79,7 +79,7 @@ def _ancestor_at(node: Node, level: str) -> Node:
     return found or node
 
 
-def _county_of(node: Node) -> Node:
+def county_of(node: Node) -> Node:
     return Node.objects.filter(path__in=node.ancestor_paths(), level=Level.COUNTY).first() or node
 
 
@@ -98,8 +98,7 @@ def _handlers(request: Request, *, new: bool = False) -> list[User]:
     the staff at its handling node. (A request just filed has no departments yet.)"""
     departments = [] if new else [d.department_id for d in request.departments.all()
                                   if d.active and d.role == DepartmentRole.LEAD]
-    if request.state == State.ESCALATED and departments or (
-            departments and request.state in (State.ACCEPTED, State.IN_PROGRESS)):
+    if departments and request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
         qs = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=departments)
     else:
         roles = HANDLERS_AT.get(Level(request.handler_level), [])
@@ -107,25 +106,17 @@ def _handlers(request: Request, *, new: bool = False) -> list[User]:
     return [a.user for a in qs.select_related("user")]
 
 
-def _handles_at(actor, path: str) -> bool:
-    """Whether the actor handles requests placed at ``path`` through a node role. A department
-    officer's assignment sits at the county node, but they handle only what their department
-    is called to (``_may_handle``), never everything below the county."""
-    return any(role_allows(a.role, "request.handle") and a.role not in (Role.RESIDENT, Role.DEPARTMENT_OFFICER)
-               and path.startswith(a.node_path) for a in assignments(actor))
-
-
-def _is_reporter_side(actor, request: Request) -> bool:
+def is_reporter_side(actor, request: Request) -> bool:
     """The reporter themself, or a grid worker who may handle it (recording for the resident)."""
     if request.reporter_id and getattr(actor, "pk", None) == request.reporter_id:
         return True
     if any(a.role == Role.RESIDENT for a in assignments(actor)) and request.household_id and \
             getattr(actor, "household_id", None) == request.household_id:
         return True
-    return _handles_at(actor, request.node_path)
+    return allows_at(actor, "request.handle", request.node_path)
 
 
-def _may_handle(actor, request: Request) -> bool:
+def may_handle(actor, request: Request) -> bool:
     """Handling belongs to the current handler: lead department officers while departments
     hold it, else staff at or above the handling node."""
     active_leads = [d.department_id for d in request.departments.all() if d.active and d.role == DepartmentRole.LEAD]
@@ -136,7 +127,7 @@ def _may_handle(actor, request: Request) -> bool:
         # With departments on it, only the dispatch centre above may step in.
         return any(a.role == Role.DISPATCH_OFFICER and request.node_path.startswith(a.node_path)
                    for a in assignments(actor))
-    return _handles_at(actor, request.handler_node.path)
+    return allows_at(actor, "request.handle", request.handler_node.path)
 
 
 def _visible(actor, request: Request, action: str = "request.view") -> None:
@@ -254,7 +245,7 @@ def request_accept(*, actor, request: Request, note: str = "") -> Request:
                 d.save()
             workflow.note(request, actor=actor, action="department_accept", note=note)
             return request
-        if not _may_handle(actor, request):
+        if not may_handle(actor, request):
             raise PermissionDenied(_("This request is handled by someone else now."))
         workflow.guard(request, "accept")
         for d in mine:
@@ -263,10 +254,10 @@ def request_accept(*, actor, request: Request, note: str = "") -> Request:
         due = request.accept_due
         lead = next((d for d in mine if d.role == DepartmentRole.LEAD), None)
         resolve_due = lead.resolve_due if lead else _resolve_due(request.category, now)
+        on_time = due is None or now <= due
         workflow.transition(request, actor=actor, action="accept", note=note, changes={
             "accepted_at": now, "resolve_due": resolve_due,
-            "accepted_on_time": (due is None or now <= due) if request.accepted_on_time is None else
-            request.accepted_on_time and (due is None or now <= due),
+            "accepted_on_time": on_time if request.accepted_on_time is None else request.accepted_on_time and on_time,
         })
         reporter = [request.reporter] if request.reporter_id else []
         notify(recipients=reporter, kind="request.accepted",
@@ -279,7 +270,7 @@ def request_start(*, actor, request: Request, note: str = "") -> Request:
     _visible(actor, request)
     with transaction.atomic():
         request = _lock(request)
-        if not _may_handle(actor, request):
+        if not may_handle(actor, request):
             raise PermissionDenied(_("This request is handled by someone else now."))
         workflow.transition(request, actor=actor, action="start", note=note)
     return request
@@ -289,7 +280,7 @@ def _next_level(request: Request) -> Node:
     """One rung up the ladder: from departments to the county's dispatch centre; from a node to its parent."""
     active = [d for d in request.departments.all() if d.active]
     if active and request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
-        return _county_of(request.node)
+        return county_of(request.node)
     node = request.handler_node
     if node.level in (Level.COUNTY, Level.PREFECTURE, Level.REGION) or node.parent_id is None:
         raise Conflict(_("The request is already at the dispatch centre: call departments instead."),
@@ -319,11 +310,11 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
         raise ValidationFailed(fields={"assisting": [_("The lead department cannot also assist.")]})
     with transaction.atomic():
         request = _lock(request)
-        if not automatic and not _may_handle(actor, request):
+        if not automatic and not may_handle(actor, request):
             raise PermissionDenied(_("This request is handled by someone else now."))
         action = "auto_escalate" if automatic else "escalate"
         workflow.guard(request, action)
-        county = _county_of(request.node)
+        county = county_of(request.node)
         for d in [*lead, *assisting]:
             if not county.path.startswith(d.node_path) and not d.node_path.startswith(county.path):
                 raise ValidationFailed(fields={"departments": [_("The department is not in this county.")]})
@@ -369,7 +360,7 @@ def request_resolve(*, actor, request: Request, resolution: str) -> Request:
         raise ValidationFailed(fields={"resolution": [_("Say what was done.")]})
     with transaction.atomic():
         request = _lock(request)
-        if not _may_handle(actor, request):
+        if not may_handle(actor, request):
             raise PermissionDenied(_("This request is handled by someone else now."))
         now = clock.now()
         on_time = request.resolve_due is None or now <= request.resolve_due
@@ -392,7 +383,7 @@ def request_reject(*, actor, request: Request, reason: str) -> Request:
         raise ValidationFailed(fields={"reason": [_("Say why the request is rejected.")]})
     with transaction.atomic():
         request = _lock(request)
-        if not _may_handle(actor, request):
+        if not may_handle(actor, request):
             raise PermissionDenied(_("This request is handled by someone else now."))
         workflow.transition(request, actor=actor, action="reject", note=reason,
                             changes={"closed_at": clock.now(), "resolution": reason.strip()})
@@ -413,7 +404,7 @@ def request_rate(*, actor, request: Request, rating: int, comment: str = "") -> 
         raise ValidationFailed(fields={"rating": [_("A rating is a whole number from 1 to 5.")]})
     with transaction.atomic():
         request = _lock(request)
-        if not _is_reporter_side(actor, request):
+        if not is_reporter_side(actor, request):
             raise PermissionDenied(_("Only the person who reported it can rate this request."))
         workflow.transition(request, actor=actor, action="rate", note=comment, changes={
             "rating": rating, "rating_comment": (comment or "")[:500], "closed_at": clock.now()})
@@ -426,7 +417,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
         raise ValidationFailed(fields={"reason": [_("Say why the request is reopened.")]})
     with transaction.atomic():
         request = _lock(request)
-        if not _is_reporter_side(actor, request):
+        if not is_reporter_side(actor, request):
             raise PermissionDenied(_("Only the person who reported it can reopen this request."))
         workflow.guard(request, "reopen")  # a request never resolved is a 409 illegal_transition, not a late one
         if request.reopen_until is None or clock.now() > request.reopen_until:

@@ -125,7 +125,7 @@ def _county_departments(node: Node) -> dict[str, Department]:
     """The departments a request at ``node`` may call, by code: those of its county, and of its
     townships where the county has none of that code (the API's rule for a code).
     Departments are the government's own structure, not anyone's personal data."""
-    county = services._county_of(node)
+    county = services.county_of(node)
     found: dict[str, Department] = {}
     for d in Department.objects.filter(node_path__startswith=county.path).order_by("node_path", "code"):
         found.setdefault(d.code, d)
@@ -314,13 +314,13 @@ def _department_ids(user) -> set:
 def available_actions(user, req: Request) -> list[str]:
     """The actions the table allows now that this user may take (the services decide again on POST).
 
-    ``services._may_handle`` and ``services._is_reporter_side`` are the services' own rules of
+    ``services.may_handle`` and ``services.is_reporter_side`` are the services' own rules of
     who handles a request and who speaks for its reporter; asking them keeps the page and the
     POST in agreement."""
     allowed = set(workflow.allowed_actions(req.state))
     actions = []
     if user_can(user, "request.handle"):
-        handles = services._may_handle(user, req)
+        handles = services.may_handle(user, req)
         mine = _department_ids(user)
         assisting_waits = any(d.active and d.role == DepartmentRole.ASSIST and d.department_id in mine
                               and d.accepted_at is None for d in req.departments.all())
@@ -329,7 +329,7 @@ def available_actions(user, req: Request) -> list[str]:
                 actions.append(action)
         if "accept" not in actions and assisting_waits:
             actions.insert(0, "accept")
-    if services._is_reporter_side(user, req):
+    if services.is_reporter_side(user, req):
         if "rate" in allowed:
             actions.append("rate")
         if "reopen" in allowed and req.reopen_until is not None and clock.now() <= req.reopen_until:

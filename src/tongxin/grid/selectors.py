@@ -76,10 +76,15 @@ def _grouped(path: str, length: int):
     )
 
 
-def node_rollup(*, actor, node: Node) -> Rollup:
+def children_and_prefix(node: Node) -> tuple[list[Node], int]:
+    """A node's children, and the path-prefix length that groups every record below the node
+    by child: children of a node share one code length (one query)."""
     children = list(Node.objects.filter(parent=node).order_by("path"))
-    # Children of a node share one code length, so one prefix length groups them all.
-    length = len(children[0].path) if children else len(node.path)
+    return children, len(children[0].path) if children else len(node.path)
+
+
+def node_rollup(*, actor, node: Node) -> Rollup:
+    children, length = children_and_prefix(node)
     by_prefix: dict[str, dict[str, int]] = {}
     total = dict.fromkeys(ALL_FIGURES, 0)
 

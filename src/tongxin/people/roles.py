@@ -51,6 +51,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AUDIT_ADMIN: frozenset({"audit.view"}),
 }
 
+# Actions a department officer holds only through their department (the model's
+# ``department_scope``), never through the node their assignment sits at.
+DEPARTMENT_SCOPED_ACTIONS = frozenset({"request.view", "request.handle"})
+
 ALL_ACTIONS = frozenset().union(*PERMISSIONS.values())
 
 

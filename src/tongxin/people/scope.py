@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from tongxin.people.roles import Role, role_allows
+from tongxin.people.roles import DEPARTMENT_SCOPED_ACTIONS, Role, role_allows
 
 _NOTHING = Q(pk__in=[])
 
@@ -76,8 +76,10 @@ def scope_roots(user, action: str) -> list[str]:
 
 
 def allows_at(user, action: str, path: str) -> bool:
-    """Whether the user may take ``action`` on something placed at the node with ``path``."""
+    """Whether the user may take ``action`` on something placed at the node with ``path``
+    (through a node role: not a resident's household, not a department's calls)."""
     return any(
         role_allows(a.role, action) and a.role != Role.RESIDENT and path.startswith(a.node_path)
+        and not (a.role == Role.DEPARTMENT_OFFICER and action in DEPARTMENT_SCOPED_ACTIONS)
         for a in assignments(user)
     )

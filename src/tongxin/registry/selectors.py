@@ -5,23 +5,15 @@ Viewing one resident's personal detail writes an audit entry in the same transac
 
 from __future__ import annotations
 
-import uuid
 
 from django.db import transaction
 
 from tongxin.core import audit
-from tongxin.core.errors import NotFound
+from tongxin.core.errors import NotFound, parse_id
 from tongxin.grid.models import Node
 from tongxin.people.permissions import user_can
 from tongxin.registry import idnumber
 from tongxin.registry.models import Household, Resident
-
-
-def _uuid(value) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise NotFound() from None
 
 
 def household_list(*, actor, node: Node | None = None, search: str = ""):
@@ -35,7 +27,7 @@ def household_list(*, actor, node: Node | None = None, search: str = ""):
 
 def household_get(*, actor, household_id) -> Household:
     household = Household.objects.visible_to(actor, "household.view").select_related("node").filter(
-        pk=_uuid(household_id)).first()
+        pk=parse_id(household_id)).first()
     if household is None:
         raise NotFound()
     return household
@@ -55,7 +47,7 @@ def resident_list(*, actor, node: Node | None = None):
 def resident_get(*, actor, resident_id, action: str = "resident.view") -> Resident:
     """One resident, for a write that follows (not a view of personal detail)."""
     resident = Resident.objects.visible_to(actor, action).select_related("household", "node").filter(
-        pk=_uuid(resident_id)).first()
+        pk=parse_id(resident_id)).first()
     if resident is None:
         raise NotFound()
     return resident
@@ -64,7 +56,7 @@ def resident_get(*, actor, resident_id, action: str = "resident.view") -> Reside
 def resident_view(*, actor, resident_id) -> Resident:
     """One resident's personal detail; the view is audited."""
     resident = Resident.objects.visible_to(actor, "resident.view").select_related("household", "node").filter(
-        pk=_uuid(resident_id)).first()
+        pk=parse_id(resident_id)).first()
     if resident is None:
         raise NotFound()
     with transaction.atomic():
