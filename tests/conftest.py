@@ -314,11 +314,20 @@ class ApiClient:
 
 
 def totp_code(user: User) -> str:
-    """Enrol the user's second factor if needed, and give the current code."""
+    """Enrol the user's second factor if needed, and give a code no earlier login used.
+
+    Each code is good once (no replay) and the verifier allows one step of drift either way:
+    the enrolment uses the current step's code, a login the next step's. A test that logs the
+    same user in again within those 30 seconds moves the clock."""
     if not (user.totp_secret and user.totp_confirmed):
         secret = people_services.totp_setup(user=user)
-        people_services.totp_confirm(user=user, code=pyotp.TOTP(secret).now())
-    return pyotp.TOTP(people_services.totp_secret(user)).now()
+        people_services.totp_confirm(user=user, code=pyotp.TOTP(secret).at(clock.now()))
+    user = User.objects.get(pk=user.pk)
+    totp = pyotp.TOTP(people_services.totp_secret(user))
+    current = totp.timecode(clock.now())
+    step = current if user.totp_last_step is None else max(current, user.totp_last_step + 1)
+    assert step <= current + 1, f"{user.username}'s codes near now are all used: move the clock to log in again"
+    return totp.generate_otp(step)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tongxin.core import clock
 from tongxin.core.models import AuditEntry
 from tongxin.people import services as people_services
 
@@ -48,7 +49,8 @@ def submit_password(page, username: str, password: str) -> None:
 
 
 def submit_code(page, secret: str) -> None:
-    page.fill("#id_otp", pyotp.TOTP(secret).now())
+    # The next step's code (the verifier allows a step of drift): enrol() used the current one.
+    page.fill("#id_otp", pyotp.TOTP(secret).at(clock.now(), counter_offset=1))
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
 

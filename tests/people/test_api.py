@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyotp
 import pytest
 from django.conf import settings
 
 from tongxin.core import clock
+from tongxin.people import services
 from tongxin.people.models import RoleAssignment, User
 
-from tests.conftest import PASSWORD, totp_code
+from tests.conftest import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+STEP = dt.timedelta(seconds=30)  # one TOTP time step
 TOKEN = "/api/v1/auth/token"
 
 
@@ -41,12 +44,18 @@ def test_lockout_through_the_api(network, api):
 def test_second_factor_through_the_api(network, api, name):
     response = _login(api, name)
     assert response.status_code == 422 and "otp" in response.json()["error"]["fields"]
-    code = totp_code(network.user(name))
-    response = _login(api, name)
-    assert response.status_code == 422 and response.json()["error"]["code"] == "second_factor_required"
-    assert "otp" in response.json()["error"]["fields"]
-    response = _login(api, name, otp=code)
-    assert response.status_code == 200 and response.json()["token"]
+    user = network.user(name)
+    with clock.frozen_at(T0):
+        totp = pyotp.TOTP(services.totp_setup(user=user))
+        services.totp_confirm(user=user, code=totp.at(T0 - STEP))  # a step late: the verifier allows it
+        response = _login(api, name)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "second_factor_required"
+        assert "otp" in response.json()["error"]["fields"]
+        response = _login(api, name, otp=totp.at(T0))
+        assert response.status_code == 200 and response.json()["token"]
+        replay = _login(api, name, otp=totp.at(T0))  # each code is good once
+        assert replay.status_code == 422 and replay.json()["error"]["code"] == "second_factor_wrong"
+        assert "otp" in replay.json()["error"]["fields"]
 
 
 def test_an_idle_token_answers_401(network, api):
@@ -78,9 +87,10 @@ def test_users_are_created_by_the_system_administrator_only(network, api, db_sta
     before = db_state()
     assert security.post("/api/v1/users", body).status_code == 403
     assert db_state() == before
-    weak = api(network.user("system_admin"), language="en").post("/api/v1/users", {**body, "password": "abc"})
+    system = api(network.user("system_admin"), language="en")  # one login: each second-factor code is good once
+    weak = system.post("/api/v1/users", {**body, "password": "abc"})
     assert weak.status_code == 422 and weak.json()["error"]["fields"]["password"]
-    response = api(network.user("system_admin")).post("/api/v1/users", body)
+    response = system.post("/api/v1/users", body)
     assert response.status_code == 201 and response.json()["preferred_language"] == "bo"
     assert User.objects.filter(username="kelsang").exists()
 

@@ -15,7 +15,7 @@ from tongxin.people import services
 from tongxin.people.models import ApiToken, RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 
-from tests.conftest import PASSWORD, totp_code
+from tests.conftest import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -127,6 +127,25 @@ def test_unknown_user_and_wrong_password_answer_the_same(network):
 # --- logins: second factor ----------------------------------------------------------------
 
 
+STEP = dt.timedelta(seconds=30)  # one TOTP time step
+
+
+def _enrolled(user: User, moment: dt.datetime) -> pyotp.TOTP:
+    """Enrol ``user`` at ``moment`` with the code of the step before, which the verifier takes
+    (a phone's clock may lag a step), so the current step's code is still unused."""
+    with clock.frozen_at(moment):
+        totp = pyotp.TOTP(services.totp_setup(user=user))
+        services.totp_confirm(user=user, code=totp.at(moment - STEP))
+    return totp
+
+
+def _refusal(username: str, otp: str) -> tuple:
+    with pytest.raises(ValidationFailed) as exc:
+        services.authenticate(username=username, password=PASSWORD, otp=otp)
+    error = exc.value
+    return error.code, str(error.message), {k: [str(m) for m in v] for k, v in error.fields.items()}
+
+
 def test_second_factor_roles():
     assert SECOND_FACTOR_ROLES == {Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN}
 
@@ -138,15 +157,16 @@ def test_administrators_need_a_second_factor(network, name):
     with pytest.raises(ValidationFailed) as exc:  # not enrolled yet
         services.authenticate(username=name, password=PASSWORD)
     assert exc.value.code == "second_factor_setup" and "otp" in exc.value.fields
-    code = totp_code(user)
-    with pytest.raises(ValidationFailed) as exc:
-        services.authenticate(username=name, password=PASSWORD)
-    assert exc.value.code == "second_factor_required" and "otp" in exc.value.fields
-    wrong = f"{(int(code) + 500000) % 1000000:06d}"
-    with pytest.raises(ValidationFailed) as exc:
-        services.authenticate(username=name, password=PASSWORD, otp=wrong)
-    assert exc.value.code == "second_factor_wrong"
-    assert services.authenticate(username=name, password=PASSWORD, otp=code).pk == user.pk
+    code = _enrolled(user, T0).at(T0)
+    with clock.frozen_at(T0):
+        with pytest.raises(ValidationFailed) as exc:
+            services.authenticate(username=name, password=PASSWORD)
+        assert exc.value.code == "second_factor_required" and "otp" in exc.value.fields
+        wrong = f"{(int(code) + 500000) % 1000000:06d}"
+        with pytest.raises(ValidationFailed) as exc:
+            services.authenticate(username=name, password=PASSWORD, otp=wrong)
+        assert exc.value.code == "second_factor_wrong"
+        assert services.authenticate(username=name, password=PASSWORD, otp=code).pk == user.pk
 
 
 @pytest.mark.parametrize("name", ["grid_worker_a", "township1_staff", "dispatch_officer", "resident_a"])
@@ -163,6 +183,132 @@ def test_totp_confirm_refuses_a_wrong_code(network):
     assert "otp" in exc.value.fields
     assert not User.objects.get(pk=user.pk).totp_confirmed
     assert secret not in User.objects.get(pk=user.pk).totp_secret  # kept encrypted
+
+
+# --- logins: each second-factor code is good once (no replay) --------------------------------
+
+def test_a_code_is_accepted_once(network):
+    user = network.user("county_admin")
+    totp = _enrolled(user, T0)
+    with clock.frozen_at(T0):
+        assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
+        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+    with clock.frozen_at(T0 + STEP):  # the next step's code is a new one
+        assert services.authenticate(username="county_admin", password=PASSWORD,
+                                     otp=totp.at(T0 + STEP)).pk == user.pk
+    assert User.objects.get(pk=user.pk).totp_last_step == totp.timecode(T0 + STEP)
+
+
+def test_a_replayed_code_is_refused_like_a_wrong_one(network):
+    user = network.user("system_admin")
+    totp = _enrolled(user, T0)
+    code = totp.at(T0)
+    wrong = f"{(int(code) + 500000) % 1000000:06d}"
+    with clock.frozen_at(T0):
+        services.authenticate(username="system_admin", password=PASSWORD, otp=code)
+        refusals = []
+        for otp in (wrong, code):
+            failures = AuditEntry.objects.filter(action="user.login_failed", object_id=str(user.pk)).count()
+            refusals.append(_refusal("system_admin", otp))
+            assert AuditEntry.objects.filter(action="user.login_failed", object_id=str(user.pk)).count() == failures + 1
+    assert refusals[0] == refusals[1]  # the same code, message and field message
+    assert refusals[0][0] == "second_factor_wrong" and refusals[0][2]["otp"]
+    assert User.objects.get(pk=user.pk).failed_logins == 2
+
+
+def test_replayed_codes_count_toward_the_lock(network):
+    user = network.user("security_admin")
+    totp = _enrolled(user, T0)
+    with clock.frozen_at(T0):
+        services.authenticate(username="security_admin", password=PASSWORD, otp=totp.at(T0))
+        for _ in range(settings.LOGIN_MAX_FAILURES - 1):
+            _refusal("security_admin", totp.at(T0))
+        with pytest.raises(Locked):
+            services.authenticate(username="security_admin", password=PASSWORD, otp=totp.at(T0))
+    with clock.frozen_at(T0 + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS + 1)):
+        later = T0 + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS + 1)
+        assert services.authenticate(username="security_admin", password=PASSWORD, otp=totp.at(later)).pk == user.pk
+
+
+def test_no_code_of_a_step_at_or_before_the_last_one_used(network):
+    """The verifier takes the codes of the steps either side of now (phone clocks drift); once a
+    step is used, neither its code nor an earlier step's is taken again, even one never used."""
+    user = network.user("audit_admin")
+    totp = _enrolled(user, T0)  # used the step before T0
+    with clock.frozen_at(T0):
+        assert _refusal("audit_admin", totp.at(T0 - STEP))[0] == "second_factor_wrong"  # the enrolment's code
+        services.authenticate(username="audit_admin", password=PASSWORD, otp=totp.at(T0 + STEP))  # a fast phone
+        assert _refusal("audit_admin", totp.at(T0))[0] == "second_factor_wrong"  # never used, but earlier
+    with clock.frozen_at(T0 + STEP):
+        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "second_factor_wrong"  # now current, still used
+    with clock.frozen_at(T0 + 2 * STEP):
+        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "second_factor_wrong"  # now a slow phone's
+        assert services.authenticate(username="audit_admin", password=PASSWORD,
+                                     otp=totp.at(T0 + 2 * STEP)).pk == user.pk
+
+
+def test_the_enrolment_code_does_not_log_in_again(network):
+    user = network.user("county_admin")
+    with clock.frozen_at(T0):
+        totp = pyotp.TOTP(services.totp_setup(user=user))
+        services.totp_confirm(user=user, code=totp.at(T0))
+        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+        with pytest.raises(ValidationFailed) as exc:
+            services.totp_confirm(user=user, code=totp.at(T0))
+        assert "otp" in exc.value.fields
+        assert services.authenticate(username="county_admin", password=PASSWORD,
+                                     otp=totp.at(T0 + STEP)).pk == user.pk
+
+
+def test_the_web_code_step_takes_a_code_once(network):
+    """``login_second_factor``, the web login's second step, also confirms a new enrolment."""
+    user = network.user("county_admin")
+    with clock.frozen_at(T0):
+        totp = pyotp.TOTP(services.totp_setup(user=user))
+        assert services.login_second_factor(user=user, otp=totp.at(T0)).totp_confirmed
+        with pytest.raises(ValidationFailed) as exc:
+            services.login_second_factor(user=user, otp=totp.at(T0))
+        assert exc.value.code == "second_factor_wrong" and "otp" in exc.value.fields
+        assert User.objects.get(pk=user.pk).failed_logins == 1
+    with clock.frozen_at(T0 + STEP):
+        assert services.login_second_factor(user=user, otp=totp.at(T0 + STEP)).failed_logins == 0
+
+
+def test_a_new_secret_starts_afresh(network):
+    user = network.user("county_admin")
+    totp = _enrolled(user, T0)
+    with clock.frozen_at(T0):
+        services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0 + STEP))
+        fresh = pyotp.TOTP(services.totp_setup(user=user))
+        assert User.objects.get(pk=user.pk).totp_last_step is None
+        services.totp_confirm(user=user, code=fresh.at(T0))  # its own codes, whatever the old secret used
+
+
+def test_a_step_is_used_once(network):
+    """The conditional UPDATE behind every accepted code: a step is used once, and never after a later one."""
+    user = network.user("newcomer")
+    assert services.totp_use_step(user_id=user.pk, step=100)
+    assert not services.totp_use_step(user_id=user.pk, step=100)
+    assert not services.totp_use_step(user_id=user.pk, step=99)
+    assert services.totp_use_step(user_id=user.pk, step=102)
+    assert not services.totp_use_step(user_id=user.pk, step=101)
+    assert User.objects.get(pk=user.pk).totp_last_step == 102
+
+
+def test_of_two_submissions_of_one_code_read_at_once_one_wins(network, monkeypatch):
+    """Two logins with one code that both read the user before either wrote find the code unused:
+    the conditional UPDATE alone decides, and the loser is refused like a wrong code.
+    (test_totp_concurrency runs the same race in two database connections.)"""
+    user = network.user("county_admin")
+    totp = _enrolled(user, T0)
+    stale = User.objects.get(pk=user.pk)
+    matching_step = services._totp_matching_step
+    monkeypatch.setattr(services, "_totp_matching_step", lambda _user, code, now: matching_step(stale, code, now))
+    with clock.frozen_at(T0):
+        assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
+        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+    assert AuditEntry.objects.filter(action="user.login", object_id=str(user.pk)).count() == 1
+    assert User.objects.get(pk=user.pk).failed_logins == 1
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -193,7 +339,7 @@ def test_a_deactivated_user_has_no_token(network):
 
 def test_wrong_second_factor_codes_count_toward_the_lock(network):
     user = network.user("security_admin")
-    code = totp_code(user)
+    code = _enrolled(user, T0).at(T0)
     wrong = f"{(int(code) + 500000) % 1000000:06d}"
     with clock.frozen_at(T0):
         for _ in range(settings.LOGIN_MAX_FAILURES - 1):

@@ -29,6 +29,8 @@ class User(AbstractUser):
     locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
     totp_secret = models.CharField(max_length=255, blank=True, verbose_name=_("second factor secret (encrypted)"))
     totp_confirmed = models.BooleanField(default=False, verbose_name=_("second factor confirmed"))
+    # The time step of the last code accepted, so that no code is accepted twice (replay).
+    totp_last_step = models.BigIntegerField(null=True, blank=True, verbose_name=_("last second-factor time step used"))
     household = models.ForeignKey("registry.Household", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", verbose_name=_("own household (residents)"))
     updated_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("updated at"))

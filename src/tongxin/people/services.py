@@ -6,10 +6,12 @@ import datetime as dt
 import secrets
 
 import pyotp
+from pyotp.utils import strings_equal
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock, crypto
@@ -21,6 +23,7 @@ from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
 
 _TOTP_CONTEXT = "user.totp"
+_TOTP_WINDOW = 1  # time steps either side of now whose codes are accepted (clocks drift)
 
 
 def _check_password(password: str, user: User | None = None) -> None:
@@ -88,18 +91,50 @@ def totp_setup(*, user: User) -> str:
     """Give the user a new (unconfirmed) second-factor secret and return it."""
     secret = pyotp.random_base32()
     with transaction.atomic():
+        # The steps used with the old secret say nothing about the new one's codes.
         User.objects.filter(pk=user.pk).update(totp_secret=crypto.encrypt(secret, context=_TOTP_CONTEXT),
-                                               totp_confirmed=False, updated_at=clock.now())
+                                               totp_confirmed=False, totp_last_step=None, updated_at=clock.now())
         audit.record(action="user.totp_setup", actor=user, object_type="people.user", object_id=str(user.pk))
     user.refresh_from_db()
     return secret
 
 
+def _totp_matching_step(user: User, code: str, now: dt.datetime) -> int | None:
+    """The time step, within the window around ``now``, whose code ``code`` is and that comes
+    after the last step used (``user.totp_last_step``); None when there is none."""
+    code = (code or "").strip()
+    if not user.totp_secret or not code:
+        return None
+    totp = pyotp.TOTP(totp_secret(user))
+    current = totp.timecode(now)
+    for step in range(current - _TOTP_WINDOW, current + _TOTP_WINDOW + 1):
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            continue
+        if strings_equal(code, totp.generate_otp(step)):
+            return step
+    return None
+
+
+def totp_use_step(*, user_id, step: int) -> bool:
+    """Record that the code of ``step`` was used, unless it or a later one already was (then False).
+    One conditional UPDATE: of two concurrent submissions of one code, only one wins."""
+    unused = Q(totp_last_step__isnull=True) | Q(totp_last_step__lt=step)
+    return User.objects.filter(unused, pk=user_id).update(totp_last_step=step) == 1
+
+
+def _totp_accept(user: User, code: str, now: dt.datetime) -> bool:
+    """Whether ``code`` is the user's code for a step near ``now`` that no earlier code used;
+    if so, that step is now used. A replayed code is refused like a wrong one."""
+    step = _totp_matching_step(user, code, now)
+    return step is not None and totp_use_step(user_id=user.pk, step=step)
+
+
 def totp_confirm(*, user: User, code: str) -> None:
-    if not pyotp.TOTP(totp_secret(user)).verify(code or "", valid_window=1):
+    now = clock.now()
+    if not _totp_accept(User.objects.get(pk=user.pk), code, now):
         raise ValidationFailed(fields={"otp": [_("The code is not right.")]})
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(totp_confirmed=True, updated_at=clock.now())
+        User.objects.filter(pk=user.pk).update(totp_confirmed=True, updated_at=now)
         audit.record(action="user.totp_confirm", actor=user, object_type="people.user", object_id=str(user.pk))
     user.refresh_from_db()
 
@@ -132,7 +167,7 @@ def authenticate(*, username: str, password: str, otp: str | None = None) -> Use
         if not otp:
             raise ValidationFailed(_("Enter the code from your authenticator app."), code="second_factor_required",
                                    fields={"otp": [_("A second factor is required.")]})
-        if not pyotp.TOTP(totp_secret(user)).verify(otp, valid_window=1):
+        if not _totp_accept(user, otp, now):
             _record_failure(user, now)
             raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
                                    fields={"otp": [_("The code is not right.")]})
@@ -166,7 +201,7 @@ def login_second_factor(*, user: User, otp: str) -> User:
     user = User.objects.get(pk=user.pk)
     if user.locked_until and user.locked_until > now:
         raise Locked()
-    if not user.totp_secret or not pyotp.TOTP(totp_secret(user)).verify((otp or "").strip(), valid_window=1):
+    if not _totp_accept(user, otp, now):
         _record_failure(user, now)
         raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
                                fields={"otp": [_("The code is not right.")]})
