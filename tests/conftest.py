@@ -75,6 +75,10 @@ def _category_catalogue(request):
             request.fixturenames) else "db")
         ensure_categories()
     yield
+    if uses_db:
+        from tongxin.core import refcache
+
+        refcache.clear_all()  # a flush or a rollback leaves nothing a later test could be served
 
 
 @pytest.fixture(autouse=True)

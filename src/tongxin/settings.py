@@ -127,7 +127,9 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tongxin.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0)
+    # Each server thread keeps its connection (checked before reuse): opening one per request
+    # cost PostgreSQL a new backend and cold caches every time.
+    config = dj_database_url.parse(url, conn_max_age=int(env("DB_CONN_MAX_AGE") or 600), conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers work beside one writer; IMMEDIATE takes the write lock
         # at BEGIN so two writers queue instead of failing on lock upgrade.
@@ -232,3 +234,6 @@ LOGGING = {
 NOTIFY_BACKENDS = [b for b in (env("NOTIFY_BACKENDS") or "tongxin.core.notify.LoggingSmsBackend").split(",") if b]
 # A resolved request may be reopened by its reporter for this many days; then it closes.
 REOPEN_DAYS = int(env("REOPEN_DAYS") or 7)
+# Each process keeps the category catalogue and the node tree it has read for this many
+# seconds (changes in the same process apply at once; see core/refcache.py). 0: no cache.
+REFERENCE_CACHE_SECONDS = float(env("REFERENCE_CACHE_SECONDS") or 60)

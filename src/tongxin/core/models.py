@@ -16,6 +16,11 @@ class ScopedQuerySet(models.QuerySet):
 
         return restrict(self, user, action)
 
+    def one_or_none(self):
+        """The row a unique filter names, or None: like ``first()`` without the ORDER BY that
+        ``first()`` adds (the filter names one row, so order means nothing and costs a compile)."""
+        return next(iter(self.order_by()[:1]), None)
+
 
 ScopedManager = models.Manager.from_queryset(ScopedQuerySet)
 

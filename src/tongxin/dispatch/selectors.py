@@ -14,6 +14,7 @@ from django.db.models.functions import Substr
 
 from tongxin.core import clock
 from tongxin.core.errors import NotFound, parse_id, ValidationFailed
+from tongxin.core.refcache import ReferenceCache
 from tongxin.dispatch.models import (
     OPEN_STATES,
     Attachment,
@@ -48,9 +49,14 @@ def category_list(*, include_private: bool = True):
     return qs.order_by("sort", "code")
 
 
+_categories = ReferenceCache("categories", models=("dispatch.Category",))
+
+
 def category_get(code: str, *, include_private: bool = True) -> Category:
-    category = category_list(include_private=include_private).filter(code=str(code)[:40]).first()
-    if category is None:
+    """An active category by code (read through the reference cache: filing asks for it every time)."""
+    code = str(code)[:40]
+    category = _categories.get(code, lambda: Category.objects.filter(active=True, code=code).one_or_none())
+    if category is None or (category.private and not include_private):
         raise NotFound()
     return category
 

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, calendar, clock
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from tongxin.core.notify import notify
+from tongxin.core.notify import Recipient, notify
+from tongxin.core.rows import insert
 from tongxin.dispatch import workflow
 from tongxin.dispatch.models import (
     Attachment,
@@ -35,10 +36,12 @@ from tongxin.dispatch.models import (
     VisitRound,
 )
 from tongxin.grid.models import LEVEL_ORDER, Department, Level, Node
-from tongxin.people.models import RoleAssignment, User
+from tongxin.grid.selectors import ancestor_at
+from tongxin.people.models import RoleAssignment
 from tongxin.people.permissions import user_can
 from tongxin.people.roles import Role
 from tongxin.people.scope import allows_at, assignments
+from tongxin.people.selectors import staff_at
 from tongxin.registry.models import Household
 
 # Roles that handle requests at each level of the ladder.
@@ -74,13 +77,11 @@ def _ancestor_at(node: Node, level: str) -> Node:
     """The node's ancestor (or itself) at ``level``; the node itself when it is above that level."""
     if LEVEL_ORDER.index(Level(node.level)) <= LEVEL_ORDER.index(Level(level)):
         return node
-    paths = node.ancestor_paths()
-    found = Node.objects.filter(path__in=paths, level=level).first()
-    return found or node
+    return ancestor_at(node, level) or node
 
 
 def county_of(node: Node) -> Node:
-    return Node.objects.filter(path__in=node.ancestor_paths(), level=Level.COUNTY).first() or node
+    return ancestor_at(node, Level.COUNTY) or node
 
 
 def _lock(request: Request) -> Request:
@@ -93,17 +94,15 @@ def _number(node: Node, moment: dt.datetime) -> str:
     return f"{county}-{moment.strftime('%y%m%d')}-{uuid.uuid4().hex[:6].upper()}"
 
 
-def _handlers(request: Request, *, new: bool = False) -> list[User]:
+def _handlers(request: Request) -> list[Recipient]:
     """The people who handle the request now: officers of its active lead departments, or
-    the staff at its handling node. (A request just filed has no departments yet.)"""
-    departments = [] if new else [d.department_id for d in request.departments.all()
-                                  if d.active and d.role == DepartmentRole.LEAD]
+    the staff at its handling node."""
+    departments = [d.department_id for d in request.departments.all() if d.active and d.role == DepartmentRole.LEAD]
     if departments and request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
-        qs = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=departments)
-    else:
-        roles = HANDLERS_AT.get(Level(request.handler_level), [])
-        qs = RoleAssignment.objects.filter(node=request.handler_node, role__in=roles)
-    return [a.user for a in qs.select_related("user")]
+        rows = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=departments).order_by(
+        ).values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
+        return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
+    return staff_at(request.handler_node_id, HANDLERS_AT.get(Level(request.handler_level), []))
 
 
 def is_reporter_side(actor, request: Request) -> bool:
@@ -195,23 +194,21 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
         accept_due=_accept_due(category, now, urgency), state=State.REPORTED)
     if client_id is not None:
         fields["id"] = client_id
+    # Read before the transaction, where the staff cache may answer (core/refcache.py).
+    staff = staff_at(handler.pk, HANDLERS_AT.get(Level(handler.level), []))
     try:
         with transaction.atomic():
-            request = Request.objects.create(**fields)
-            from tongxin.dispatch.models import TimelineEntry
-
-            entry = TimelineEntry.objects.create(request=request, at=now, actor=fields["reporter"], action="file",
-                                                 from_state="", to_state=State.REPORTED, handler=handler.name_zh,
-                                                 note="")
-            recipients = _handlers(request, new=True)
+            request = insert(Request(**fields))
+            entry = workflow.timeline_step(request, actor=actor, action="file", from_state="", note="",
+                                           handler=handler.name_zh)
+            notify(recipients=staff, kind="request.new",
+                   subject=lambda: gettext("New request %(number)s: %(category)s") % {
+                       "number": request.number, "category": category.name},
+                   link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
             # Last write of the transaction: the county's audit chain stays locked only until commit.
             audit.record(action="request.file", actor=actor, obj=request)
             # What the caller shows next is known already: no need to read it back.
             request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
-            notify(recipients=recipients, kind="request.new",
-                   subject=lambda: gettext("New request %(number)s: %(category)s") % {
-                       "number": request.number, "category": category.name},
-                   link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
     except IntegrityError:
         if client_id is not None:  # a concurrent retry won the race
             existing = Request.objects.filter(pk=client_id).first()

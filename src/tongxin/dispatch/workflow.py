@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
 from tongxin.core.errors import Conflict
+from tongxin.core.rows import insert
 from tongxin.dispatch.models import Request, State, TimelineEntry
 
 
@@ -60,10 +61,10 @@ def guard(request: Request, action: str) -> Transition:
     return transition
 
 
-def _timeline(request: Request, *, actor, action: str, from_state: str, note: str, handler: str) -> TimelineEntry:
-    return TimelineEntry.objects.create(
+def timeline_step(request: Request, *, actor, action: str, from_state: str, note: str, handler: str) -> TimelineEntry:
+    return insert(TimelineEntry(
         request=request, at=clock.now(), actor=actor if getattr(actor, "pk", None) else None, action=action,
-        from_state=from_state, to_state=request.state, handler=handler, note=note)
+        from_state=from_state, to_state=request.state, handler=handler, note=note))
 
 
 def handler_label(request: Request) -> str:
@@ -84,14 +85,14 @@ def transition(request: Request, *, actor, action: str, note: str = "", changes:
     for key, value in (changes or {}).items():
         setattr(request, key, value)
     request.save()
-    _timeline(request, actor=actor, action=action, from_state=from_state, note=note, handler=handler_label(request))
+    timeline_step(request, actor=actor, action=action, from_state=from_state, note=note, handler=handler_label(request))
     audit.record(action=f"request.{action}", actor=actor, obj=request, before=before)
     return request
 
 
 def note(request: Request, *, actor, action: str, note: str = "", audit_it: bool = True) -> TimelineEntry:
     """A timeline step that keeps the state (filing, a department reporting, …)."""
-    entry = _timeline(request, actor=actor, action=action, from_state=request.state, note=note,
+    entry = timeline_step(request, actor=actor, action=action, from_state=request.state, note=note,
                       handler=handler_label(request))
     if audit_it:
         audit.record(action=f"request.{action}", actor=actor, obj=request, after={"note": note[:200]})

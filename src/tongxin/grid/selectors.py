@@ -12,6 +12,7 @@ from django.db.models import Count, IntegerField, Value
 from django.db.models.functions import Substr
 
 from tongxin.core.errors import NotFound
+from tongxin.core.refcache import ReferenceCache
 from tongxin.grid.models import Node
 from tongxin.people.roles import Role
 
@@ -30,6 +31,24 @@ def node_get(*, actor, code: str) -> Node:
     if node is None:
         raise NotFound()
     return node
+
+
+# The node tree as this process last read it (see core/refcache.py). Keys carry the node's
+# path, so a node that has moved is read afresh under its new path.
+node_cache = ReferenceCache("nodes", models=("grid.Node",))
+
+
+def node_cached(node_id, path: str) -> Node:
+    """The node ``node_id``, whose path the caller has just read from the database (a
+    household's or a request's copy): served from the cache while that path still matches.
+    No scope check: the caller has already read the record that names the node."""
+    return node_cache.get(("id", node_id, path), lambda: Node.objects.get(pk=node_id))
+
+
+def ancestor_at(node: Node, level: str) -> Node | None:
+    """The node's ancestor (or itself) at ``level``, or None."""
+    return node_cache.get(("ancestor", node.pk, node.path, level), lambda: Node.objects.filter(
+        path__in=node.ancestor_paths(), level=level).one_or_none())
 
 
 def ancestors_visible(*, actor, node: Node) -> list[Node]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
 from tongxin.core.errors import NotFound, ValidationFailed, refuse_empty
+from tongxin.grid import selectors
 from tongxin.grid.models import CODE_LENGTH, LEVEL_ORDER, Department, Level, Node, NodeScoped
 from tongxin.people.scope import allows_at
 
@@ -113,6 +114,7 @@ def node_move(*, actor, node: Node, new_parent: Node) -> Node:
             model._default_manager.filter(node_path__startswith=old).update(
                 node_path=Concat(Value(new), Substr(F("node_path"), len(old) + 1)), updated_at=now)
         node.refresh_from_db()
+        selectors.node_cache.changed()  # the updates above send no signals
         audit.record(action="node.move", actor=actor, obj=node, before=before)
     return node
 

@@ -12,6 +12,9 @@ Every list, detail, export, statistic and API starts from ``restrict``.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.db import models
 from django.db.models import Q
 
@@ -21,12 +24,18 @@ _NOTHING = Q(pk__in=[])
 
 
 def assignments(user) -> list:
-    """The user's role assignments, loaded once per user object."""
+    """The user's role assignments, loaded once per user object: rows with ``role``,
+    ``node_path``, ``node_id`` and ``department_id``."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_tongxin_assignments", None)
     if cached is None:
-        cached = list(user.assignments.only("role", "node_path", "node_id", "department_id", "user_id"))
+        from tongxin.people.models import RoleAssignment
+
+        # Plain rows (role, node_path, node_id, department_id), not model instances: every scoped
+        # request reads them, and they are only ever compared.
+        cached = list(RoleAssignment.objects.filter(user_id=user.pk).order_by().values_list(
+            "role", "node_path", "node_id", "department_id", named=True))
         user._tongxin_assignments = cached
     return cached
 
@@ -36,28 +45,29 @@ def scope_q(user, action: str, model: type[models.Model]) -> Q:
     path_field = getattr(model, "scope_path_field", None)
     household_field = getattr(model, "scope_household_field", None)
     paths: set[str] = set()
-    q = _NOTHING
+    parts: list[Q] = []
     for a in assignments(user):
         if not role_allows(a.role, action):
             continue
         if a.role == Role.RESIDENT:
             if hasattr(model, "resident_scope"):
-                q |= model.resident_scope(user)
+                parts.append(model.resident_scope(user))
             elif household_field and user.household_id:
-                q |= Q(**{household_field: user.household_id})
+                parts.append(Q(**{household_field: user.household_id}))
             continue
         if a.role == Role.DEPARTMENT_OFFICER and hasattr(model, "department_scope"):
             # Departments see what was escalated to them, not everything at their node.
             if a.department_id:
-                q |= model.department_scope([a.department_id])
+                parts.append(model.department_scope([a.department_id]))
             continue
         if path_field:
             paths.add(a.node_path)
     # A path under another granted path adds nothing.
     for path in sorted(paths):
         if not any(path != other and path.startswith(other) for other in paths):
-            q |= Q(**{f"{path_field}__startswith": path})
-    return q
+            parts.append(Q(**{f"{path_field}__startswith": path}))
+    # No empty "nothing" term in front of the others: it costs every query a compile step.
+    return reduce(operator.or_, parts) if parts else _NOTHING
 
 
 def restrict(queryset: models.QuerySet, user, action: str) -> models.QuerySet:

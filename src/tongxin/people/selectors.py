@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tongxin.core.notify import Recipient
+from tongxin.core.refcache import ReferenceCache
 from tongxin.grid.models import Node
 from tongxin.people.models import RoleAssignment
 
@@ -13,3 +15,21 @@ def staff_list(*, actor, node: Node | None = None, role: str | None = None):
     if role:
         qs = qs.filter(role=role)
     return qs.order_by("node_path", "role", "user__username", "id")
+
+
+# Who staffs each node, as this process last read it (core/refcache.py): every new request
+# notifies the staff where it is handled first, and staff change far less often than that.
+staff_cache = ReferenceCache("staff", models=("people.RoleAssignment", "people.User"))
+
+
+def staff_at(node_id, roles) -> list[Recipient]:
+    """The active users holding one of ``roles`` at the node, as notification recipients.
+    No scope check: this answers who is to be told, not what the caller may see."""
+    roles = tuple(sorted(roles))
+
+    def load() -> list[Recipient]:
+        rows = RoleAssignment.objects.filter(node_id=node_id, role__in=roles).order_by().values_list(
+            "user_id", "user__preferred_language", "user__phone", "user__is_active")
+        return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
+
+    return staff_cache.get(("staff", node_id, roles), load)

@@ -223,7 +223,7 @@ def token_issue(*, user: User) -> str:
 
 def token_user(token: str) -> User | None:
     """The user behind a bearer token, or None when unknown or idle too long."""
-    row = ApiToken.objects.select_related("user").filter(digest=crypto.token_digest(token)).first()
+    row = ApiToken.objects.select_related("user").filter(digest=crypto.token_digest(token)).one_or_none()
     if row is None or not row.user.is_active:
         return None
     now = clock.now()

@@ -11,6 +11,7 @@ from django.db import transaction
 from tongxin.core import audit
 from tongxin.core.errors import NotFound, parse_id
 from tongxin.grid.models import Node
+from tongxin.grid.selectors import node_cached
 from tongxin.people.permissions import user_can
 from tongxin.registry import idnumber
 from tongxin.registry.models import Household, Resident
@@ -26,10 +27,11 @@ def household_list(*, actor, node: Node | None = None, search: str = ""):
 
 
 def household_get(*, actor, household_id) -> Household:
-    household = Household.objects.visible_to(actor, "household.view").select_related("node").filter(
-        pk=parse_id(household_id)).first()
+    household = Household.objects.visible_to(actor, "household.view").filter(pk=parse_id(household_id)).one_or_none()
     if household is None:
         raise NotFound()
+    # Its node from the node cache, checked against the path just read with the household.
+    household.node = node_cached(household.node_id, household.node_path)
     return household
 
 
