@@ -237,3 +237,9 @@ REOPEN_DAYS = int(env("REOPEN_DAYS") or 7)
 # Each process keeps the category catalogue and the node tree it has read for this many
 # seconds (changes in the same process apply at once; see core/refcache.py). 0: no cache.
 REFERENCE_CACHE_SECONDS = float(env("REFERENCE_CACHE_SECONDS") or 60)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin-default"},
+    # Reference data (core/refcache.py): categories, the node tree, who staffs each node.
+    "reference": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin-reference",
+                  "OPTIONS": {"MAX_ENTRIES": 100_000}},
+}

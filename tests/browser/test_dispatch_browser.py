@@ -256,6 +256,8 @@ def test_the_residents_form_and_their_list(dnet, open_page, shot, big_photo, set
     page.wait_for_url(re.compile(r"/dispatch/requests/[0-9a-f-]{36}/$"))
     expect(page.locator("#state")).to_have_text(state(language, State.REPORTED))
     expect(page.locator(".photos img")).to_have_count(1)
+    # The photo loads after the page does: wait for it, then read its size.
+    page.wait_for_function("() => { const i = document.querySelector('.photos img'); return i && i.complete; }")
     assert page.locator(".photos img").evaluate("img => img.naturalWidth") == 1600
     assert Request.objects.count() == 1 and Attachment.objects.count() == 1
     page.goto("/my/requests/")

@@ -1,44 +1,51 @@
-"""A per-process cache of reference data: the category catalogue, the node tree.
+"""A cache of reference data: the category catalogue, the node tree, who staffs each node.
 
-Filing a request reads its category and the node that handles it first; both change
-a few times a year, so each process keeps what it read for a short while instead of
-asking the database on every request (DHIS2 keeps its organisation units the same way).
+Filing a request reads its category, the node that handles it first and the staff to tell;
+all of these change a few times a year, so they are kept in Django's cache framework (the
+``reference`` cache: memory of each process by default, ``TONGXIN_REFERENCE_CACHE_URL``
+may name a shared Redis) instead of being asked of the database on every request, the way
+DHIS2 keeps its organisation units.
 
 Two rules keep it honest:
 
-- only committed data is kept: inside a transaction (a service's write, or a test
-  that will roll back) the cache is bypassed, so a value that may still be undone is
-  never served to anyone else;
-- a change to a cached model clears the cache in this process at once and again when
-  the change commits; other processes (a second server, the job worker) see it within
-  ``ttl`` seconds (``TONGXIN_REFERENCE_CACHE_SECONDS``, 60 by default; 0 turns caching off).
+- only committed data is kept: inside a transaction (a service's write, or a test that will
+  roll back) the cache is bypassed, so a value that may still be undone is never served;
+- a change to a cached model moves the cache to a new generation at once and again when the
+  change commits, so nothing read before it is served after it. With the default memory
+  cache, other processes (a second server, the job worker) see the change when their copy
+  expires, within ``TONGXIN_REFERENCE_CACHE_SECONDS`` (60; 0 turns caching off); with a
+  shared cache, at once.
 
-Cached values are shared between threads: callers read them and never change them.
+Values come back as copies (the cache pickles them), so callers may not share an instance
+between threads by accident.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 _ALL: list["ReferenceCache"] = []
+_MISSING = object()
 
 
 class ReferenceCache:
-    def __init__(self, name: str, *, models: tuple[str, ...], max_entries: int = 50_000):
+    def __init__(self, name: str, *, models: tuple[str, ...]):
         self.name = name
         self.models = models
-        self.max_entries = max_entries
-        self._data: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
         self._connected = False
         _ALL.append(self)
+
+    @property
+    def _cache(self):
+        return caches["reference"]
 
     @property
     def ttl(self) -> float:
@@ -54,6 +61,14 @@ class ReferenceCache:
                                 dispatch_uid=f"refcache-{self.name}-{label}-d")
         self._connected = True
 
+    def _generation(self) -> int:
+        # A generation evicted from the cache comes back as a new timestamp, never as an old number.
+        return self._cache.get_or_set(f"{self.name}:generation", time.time_ns, timeout=None)
+
+    def _key(self, key: Hashable) -> str:
+        digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        return f"{self.name}:{self._generation()}:{digest}"
+
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         """The cached value for ``key``, or ``load()`` (kept when read outside a transaction)."""
         if not self._connected:
@@ -61,20 +76,20 @@ class ReferenceCache:
         ttl = self.ttl
         if ttl <= 0 or transaction.get_connection().in_atomic_block:
             return load()
-        now = time.monotonic()
-        hit = self._data.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = load()
-        with self._lock:
-            if len(self._data) >= self.max_entries:
-                self._data.clear()
-            self._data[key] = (now + ttl, value)
+        cache_key = self._key(key)
+        value = self._cache.get(cache_key, _MISSING)
+        if value is _MISSING:
+            value = load()
+            self._cache.set(cache_key, value, timeout=ttl)
         return value
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+        """Start a new generation: nothing cached before is served again."""
+        key = f"{self.name}:generation"
+        try:
+            self._cache.incr(key)
+        except ValueError:  # no generation yet (or it expired): any new one differs from the last
+            self._cache.set(key, self._generation() + 1, timeout=None)
 
     def changed(self, using: str | None = None) -> None:
         """Cached data changed: forget it now and again when the change commits. Signals call
