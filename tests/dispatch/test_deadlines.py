@@ -80,3 +80,21 @@ def test_in_2027_deadlines_compute_without_the_package_and_follow_entered_days(n
     cli.main(["jobs", "run", "--now", "2027-01-04T17:00:00+08:00"])
     assert f"1 overdue requests escalated: {first.number}" in capsys.readouterr().out
     assert Request.objects.get(pk=second.pk).state == "reported"
+
+
+def test_handling_time_in_office_hours_leaves_out_the_holiday(net):
+    clock.set_now(at(2026, 9, 30, 16, 0))
+    request = file_request(net)
+    worker = net.user("grid_worker_a")
+    request = services.request_accept(actor=worker, request=request)
+    clock.set_now(at(2026, 10, 8, 10, 0))
+    request = services.request_resolve(actor=worker, request=request, resolution="thawed the pipe")
+    # 30 Sep 16:00-18:30, then the National Day holiday (1-7 Oct), then 8 Oct 9:30-10:00.
+    assert request.resolve_working_hours == 3.0
+    stats = login(net.user("dispatch_officer")).get(
+        "/api/v1/dispatch/stats", {"node": net.county.code, "from": "2026-09-01", "to": "2026-10-31"}).json()
+    assert stats["median_working_hours_to_resolve"] == 3.0
+    assert stats["median_hours_to_resolve"] == 186.0  # the calendar's hours count every one of them
+    # Reopened, it is no longer resolved: the figure goes until it is resolved again.
+    reporter_side = services.request_reopen(actor=worker, request=request, reason="frozen again")
+    assert reporter_side.resolve_working_hours is None

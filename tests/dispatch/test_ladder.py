@@ -66,6 +66,11 @@ def test_the_whole_ladder(net, django_capture_on_commit_callbacks, capsys):
     [told] = _inbox(water, "request.escalated")
     assert told.language == "bo" and told.object_id == filed["id"]
     assert not _inbox(housing, "request.escalated")  # the lead answers for the request
+    [asked] = _inbox(housing, "request.assist")  # … and the assisting department is asked to help
+    assert asked.language == "en" and asked.object_id == filed["id"]
+    assert asked.subject == f"Request {filed['number']}: your department is asked to assist"
+    assert asked.body == "Main pipe burst under the road."
+    assert not _inbox(water, "request.assist")
 
     # The grid worker no longer holds it: the departments do.
     before = audit_count()
@@ -150,8 +155,10 @@ def test_the_whole_ladder(net, django_capture_on_commit_callbacks, capsys):
     timeline = rated["timeline"]
     assert [t["actor"] for t in timeline] == ["Resident A", "Grid Worker A", "Grid Worker A", "Housing Officer",
                                               None, "Dispatch Officer", "Dispatch Officer", "Resident A"]
-    assert timeline[2]["note"] == "Main pipe burst under the road." and timeline[2]["handler"] == "县水利局"
-    assert timeline[4]["handler"] == net.county.name_zh and timeline[4]["note"]
+    # Who handled each step, in the caller's language (the client asks for English).
+    assert timeline[2]["note"] == "Main pipe burst under the road."
+    assert timeline[2]["handler"] == "Water Resources Bureau"
+    assert timeline[4]["handler"] == net.county.name_en and timeline[4]["note"]
     assert timeline[6]["note"] == "Pipe replaced; water flows again."
     # One audit entry per step, each about this request.
     assert AuditEntry.objects.filter(object_id=filed["id"]).count() == len(timeline)

@@ -87,6 +87,9 @@ def test_county_statistics_match_the_hand_computed_figures(net, history):
     assert (stats["rated"], stats["satisfied"], stats["satisfaction_rate"]) == (3, 2, 0.6667)
     # Hours filed → resolved: 6, 24, 48, 96: the median of an even count is the mean of the middle two.
     assert stats["median_hours_to_resolve"] == 36.0
+    # In office hours (9:30-13:00 and 15:30-18:30, Monday 2 to Friday 6 March are working days):
+    # r3 3.5 (10:00-13:00, 15:30-16:00), r1 6.5 (6 on Monday, 0.5 on Tuesday), r5 13, r2 26.
+    assert stats["median_working_hours_to_resolve"] == 9.75
 
     t1, t2 = stats["children"]
     assert (t1["code"], t1["total"], t1["open"], t1["resolved"], t1["overdue"]) == ("540230100", 4, 1, 3, 1)
@@ -99,12 +102,15 @@ def test_statistics_for_a_grid_and_for_an_empty_period(net, history):
     client = login(net.user("dispatch_officer"))
     grid = client.get("/api/v1/dispatch/stats", {"node": net.grids["a"].code, **PERIOD}).json()
     assert grid["total"] == 3 and grid["median_hours_to_resolve"] == 60.0  # 24 and 96
+    assert grid["median_working_hours_to_resolve"] == 16.25  # 6.5 and 26 office hours
     assert [c["level"] for c in grid["children"]] == ["unit"]
     village = client.get("/api/v1/dispatch/stats", {"node": net.villages["a"].code, **PERIOD}).json()
     assert village["median_hours_to_resolve"] == 24.0  # 6, 24, 96
+    assert village["median_working_hours_to_resolve"] == 6.5  # 3.5, 6.5, 26
     february = client.get("/api/v1/dispatch/stats", {"node": "540230", "from": "2026-02-01", "to": "2026-02-28"})
     assert february.json()["total"] == 1 and february.json()["satisfaction_rate"] is None
     assert february.json()["median_hours_to_resolve"] is None
+    assert february.json()["median_working_hours_to_resolve"] is None
     backwards = client.get("/api/v1/dispatch/stats", {"node": "540230", "from": "2026-03-31", "to": "2026-03-01"})
     assert backwards.status_code == 422
 

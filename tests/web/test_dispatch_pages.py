@@ -274,6 +274,22 @@ def test_detail_shows_the_timeline_and_only_the_actions_allowed_now(client_as, d
     assert req.number in html and act_url(req, "accept") not in html and act_url(req, "escalate") not in html
 
 
+def test_the_timeline_names_each_handler_in_the_page_s_language_as_it_was_then(client_as, dnet):
+    req = file_request(dnet)
+    services.request_escalate(actor=dnet.users.grid_worker, request=req, reason="主管道爆裂。",
+                              departments=[dnet.departments["water"]], assisting=[dnet.departments["housing"]])
+    # The grid is renamed afterwards: its step on the timeline keeps the name it had then.
+    Node.objects.filter(pk=dnet.nodes.grid1.pk).update(name_bo="དྲ་མིག་གསར་པ།", name_en="New Grid 1")
+    water = {code: (zh, bo, en) for code, zh, bo, en in DEPARTMENTS}["water"]
+    for language, grid, department in (("zh-hans", "一号网格", water[0]), ("bo", "དྲ་མིག་དང་པོ།", water[1]),
+                                       ("en", "Grid 1", water[2])):
+        html = client_as(dnet.users.dispatch_officer, language).get(detail_url(req)).content.decode()
+        who = [line for line in html.splitlines() if '<div class="who">' in line]
+        assert len(who) == 2, language
+        assert grid in who[0] and department in who[1], language
+    assert "New Grid 1" not in html
+
+
 def test_a_request_outside_scope_is_404_never_403(client_as, dnet):
     req = file_request(dnet)
     for user in (dnet.users.grid_worker_b, dnet.users.grid_worker2, dnet.users.water_officer):

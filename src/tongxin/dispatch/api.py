@@ -140,6 +140,10 @@ class TimelineOut(Schema):
     actor: str | None
 
     @staticmethod
+    def resolve_handler(obj) -> str:
+        return obj.handler_name  # in the caller's language, as the name was at that step
+
+    @staticmethod
     def resolve_actor(obj) -> str | None:
         return (obj.actor.full_name or obj.actor.username) if obj.actor_id else None
 

@@ -113,6 +113,10 @@ class Request(NodeScoped):
     resolve_due = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("resolve by"))
     accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
+    # Office time from filing to resolution (working days and sessions of the official
+    # calendar), kept at resolution so that statistics take its median in the database.
+    resolve_working_hours = models.FloatField(null=True, blank=True,
+                                              verbose_name=_("working hours from filing to resolution"))
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     reopen_until = models.DateTimeField(null=True, blank=True, verbose_name=_("may be reopened until"))
     escalations = models.PositiveSmallIntegerField(default=0, verbose_name=_("escalations"))
@@ -202,13 +206,35 @@ class TimelineEntry(models.Model):
     action = models.CharField(max_length=32, verbose_name=_("action"))
     from_state = models.CharField(max_length=16, blank=True, verbose_name=_("from state"))
     to_state = models.CharField(max_length=16, verbose_name=_("to state"))
+    # Who handled it at this step, in each language as the names were then ({"zh-hans": …,
+    # "bo": …, "en": …}): a department or node renamed later leaves history as it was.
+    # ``handler`` keeps the Chinese name, as rows written before ``handler_names`` have only it.
     handler = models.CharField(max_length=200, blank=True, verbose_name=_("handled by"))
+    handler_names = models.JSONField(default=dict, blank=True, verbose_name=_("handled by, in each language"))
     note = models.TextField(blank=True, verbose_name=_("note"))
 
     class Meta:
         verbose_name = _("timeline entry")
         verbose_name_plural = _("timeline entries")
         ordering = ["request", "id"]
+
+    # ``localized`` reads ``handler_zh`` / ``_bo`` / ``_en``; a missing name falls back to Chinese.
+    @property
+    def handler_zh(self) -> str:
+        return (self.handler_names or {}).get("zh-hans") or self.handler
+
+    @property
+    def handler_bo(self) -> str:
+        return (self.handler_names or {}).get("bo") or ""
+
+    @property
+    def handler_en(self) -> str:
+        return (self.handler_names or {}).get("en") or ""
+
+    @property
+    def handler_name(self) -> str:
+        """Who handled it at this step, in the active language."""
+        return localized(self, "handler")
 
 
 class Attachment(BaseModel):

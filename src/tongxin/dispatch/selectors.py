@@ -165,6 +165,13 @@ def _rates(figures: dict) -> dict:
     }
 
 
+def _median(ordered, n: int, zero):
+    """The middle value of an ordered query of ``n`` values, or the mean of the middle two for
+    an even count (one query either way); None when there are none."""
+    middle = list(ordered[(n - 1) // 2: n // 2 + 1]) if n else []
+    return sum(middle, zero) / len(middle) if middle else None
+
+
 def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.date | None = None) -> dict:
     """Counts by state and category, on-time rates, median handling time, escalations and
     satisfaction for a node and each of its children, over requests filed in the period."""
@@ -186,14 +193,15 @@ def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.da
                .annotate(took=ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField()))
                .order_by("took").values_list("took", flat=True))
     n = total["resolved"]
-    # The middle value, or the mean of the middle two for an even count (one query either way).
-    middle = list(handled[(n - 1) // 2: n // 2 + 1]) if n else []
-    median = sum(middle, dt.timedelta(0)) / len(middle) if middle else None
+    median = _median(handled, n, dt.timedelta(0))
+    working = _median(qs.filter(resolved_at__isnull=False, resolve_working_hours__isnull=False)
+                      .order_by("resolve_working_hours").values_list("resolve_working_hours", flat=True), n, 0.0)
     return {
         "code": node.code, "name": node.name, "level": node.level,
         "from": since.date(), "to": (until - dt.timedelta(days=1)).date(),
         **_rates({k: total[k] or 0 for k in STAT_FIELDS}),
         "median_hours_to_resolve": round(median.total_seconds() / 3600, 1) if median is not None else None,
+        "median_working_hours_to_resolve": round(working, 2) if working is not None else None,
         "by_state": {s: by_state.get(s, 0) for s in State.values},
         "by_category": by_category,
         "children": [{"code": c.code, "name": c.name, "level": c.level,

@@ -89,9 +89,21 @@ def _lock(request: Request) -> Request:
             .get(pk=request.pk))
 
 
+def working_hours(start: dt.datetime, end: dt.datetime) -> float:
+    """Office hours between two moments (working days and sessions of the official calendar)."""
+    return round(calendar.working_time_between(start, end).total_seconds() / 3600, 4)
+
+
 def _number(node: Node, moment: dt.datetime) -> str:
     county = node.county_code if node.county_code != "_" else node.code[:6]
     return f"{county}-{moment.strftime('%y%m%d')}-{uuid.uuid4().hex[:6].upper()}"
+
+
+def _officers(department_ids: Sequence) -> list[Recipient]:
+    """The active officers of these departments, as notifications need them (one query)."""
+    rows = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=department_ids).order_by(
+    ).values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
+    return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
 
 
 def _handlers(request: Request) -> list[Recipient]:
@@ -99,9 +111,7 @@ def _handlers(request: Request) -> list[Recipient]:
     the staff at its handling node."""
     departments = [d.department_id for d in request.departments.all() if d.active and d.role == DepartmentRole.LEAD]
     if departments and request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
-        rows = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=departments).order_by(
-        ).values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
-        return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
+        return _officers(departments)
     return staff_at(request.handler_node_id, HANDLERS_AT.get(Level(request.handler_level), []))
 
 
@@ -200,7 +210,7 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
         with transaction.atomic():
             request = insert(Request(**fields))
             entry = workflow.timeline_step(request, actor=actor, action="file", from_state="", note="",
-                                           handler=handler.name_zh)
+                                           handler=workflow.names_of(handler))
             notify(recipients=staff, kind="request.new",
                    subject=lambda: gettext("New request %(number)s: %(category)s") % {
                        "number": request.number, "category": category.name},
@@ -343,6 +353,15 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
         notify(recipients=new_handlers, kind="request.escalated",
                subject=lambda: gettext("Request %(number)s was escalated to you") % {"number": request.number},
                body=lambda: reason or "", link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
+        if assisting:
+            # 连心共治: the assisting departments must report too; an officer of the lead
+            # department already has the lead's message.
+            leading = {r.pk for r in new_handlers}
+            notify(recipients=[r for r in _officers([d.pk for d in assisting]) if r.pk not in leading],
+                   kind="request.assist",
+                   subject=lambda: gettext("Request %(number)s: your department is asked to assist") % {
+                       "number": request.number},
+                   body=lambda: reason or "", link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
         if automatic:
             notify(recipients=previous_handlers, kind="request.overdue",
                    subject=lambda: gettext("Request %(number)s was overdue and has gone up a level") % {
@@ -363,6 +382,7 @@ def request_resolve(*, actor, request: Request, resolution: str) -> Request:
         on_time = request.resolve_due is None or now <= request.resolve_due
         workflow.transition(request, actor=actor, action="resolve", note=resolution, changes={
             "resolved_at": now, "resolution": resolution.strip(),
+            "resolve_working_hours": working_hours(request.created_at, now),
             "resolved_on_time": on_time if request.resolved_on_time is None else request.resolved_on_time and on_time,
             "reopen_until": now + dt.timedelta(days=settings.REOPEN_DAYS),
         })
@@ -425,7 +445,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
         request.departments.filter(active=True).update(active=False, updated_at=now)
         workflow.transition(request, actor=actor, action="reopen", note=reason, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
-            "closed_at": None, "resolved_at": None, "accept_due": _accept_due(request.category, now, request.urgency),
+            "closed_at": None, "resolved_at": None, "resolve_working_hours": None, "accept_due": _accept_due(request.category, now, request.urgency),
             "resolve_due": None, "reopen_until": None})
         notify(recipients=_handlers(request), kind="request.reopened",
                subject=lambda: gettext("Request %(number)s was reopened") % {"number": request.number},

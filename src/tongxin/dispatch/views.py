@@ -347,7 +347,7 @@ def _timeline(req: Request) -> list[dict]:
             "action": e.action, "label": label,
             "from": State(e.from_state).label if e.from_state in State.values else "",
             "to": State(e.to_state).label if e.to_state in State.values else "",
-            "changed": bool(e.from_state) and e.from_state != e.to_state, "handler": e.handler, "note": e.note,
+            "changed": bool(e.from_state) and e.from_state != e.to_state, "handler": e.handler_name, "note": e.note,
         })
     return steps
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
 from tongxin.core.errors import Conflict
+from tongxin.core.i18n import LANGUAGE_CODES, localized
 from tongxin.core.rows import insert
 from tongxin.dispatch.models import Request, State, TimelineEntry
 
@@ -61,19 +62,28 @@ def guard(request: Request, action: str) -> Transition:
     return transition
 
 
-def timeline_step(request: Request, *, actor, action: str, from_state: str, note: str, handler: str) -> TimelineEntry:
+def timeline_step(request: Request, *, actor, action: str, from_state: str, note: str,
+                  handler: dict[str, str]) -> TimelineEntry:
+    """Append one step; ``handler`` is who handles the request now, in each language (``names_of``)."""
     return insert(TimelineEntry(
         request=request, at=clock.now(), actor=actor if getattr(actor, "pk", None) else None, action=action,
-        from_state=from_state, to_state=request.state, handler=handler, note=note))
+        from_state=from_state, to_state=request.state, handler=handler.get("zh-hans", ""), handler_names=handler,
+        note=note))
 
 
-def handler_label(request: Request) -> str:
-    """Who handles the request now: the departments named on it, or its handling node."""
+def names_of(*holders) -> dict[str, str]:
+    """The names of nodes or departments (joined) in every language, Chinese where one is missing:
+    what a timeline step keeps of its handler, so a later renaming leaves history as it was."""
+    return {language: ", ".join(localized(h, "name", language) for h in holders) for language in LANGUAGE_CODES}
+
+
+def handler_names(request: Request) -> dict[str, str]:
+    """Who handles the request now, in every language: the departments named on it, or its handling node."""
     departments = [d for d in request.departments.all() if d.active]
     if request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS) and departments:
         lead = [d for d in departments if d.role == "lead"]
-        return ", ".join(d.department.name_zh for d in (lead or departments))
-    return request.handler_node.name_zh
+        return names_of(*(d.department for d in (lead or departments)))
+    return names_of(request.handler_node)
 
 
 def transition(request: Request, *, actor, action: str, note: str = "", changes: dict | None = None) -> Request:
@@ -85,7 +95,8 @@ def transition(request: Request, *, actor, action: str, note: str = "", changes:
     for key, value in (changes or {}).items():
         setattr(request, key, value)
     request.save()
-    timeline_step(request, actor=actor, action=action, from_state=from_state, note=note, handler=handler_label(request))
+    timeline_step(request, actor=actor, action=action, from_state=from_state, note=note,
+                  handler=handler_names(request))
     audit.record(action=f"request.{action}", actor=actor, obj=request, before=before)
     return request
 
@@ -93,7 +104,7 @@ def transition(request: Request, *, actor, action: str, note: str = "", changes:
 def note(request: Request, *, actor, action: str, note: str = "", audit_it: bool = True) -> TimelineEntry:
     """A timeline step that keeps the state (filing, a department reporting, …)."""
     entry = timeline_step(request, actor=actor, action=action, from_state=request.state, note=note,
-                      handler=handler_label(request))
+                          handler=handler_names(request))
     if audit_it:
         audit.record(action=f"request.{action}", actor=actor, obj=request, after={"note": note[:200]})
     return entry
