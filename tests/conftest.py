@@ -241,8 +241,8 @@ def build_network(make: Factory) -> Network:
         users[name] = make.user(name, role, node)
     users["department_officer"] = make.user("department_officer", Role.DEPARTMENT_OFFICER, county,
                                             department=department)
-    # No service links an account to its household yet: the factory sets the one field.
-    User.objects.filter(pk=users["resident_a"].pk).update(household=a.household)
+    people_services.user_household_link(actor=None, user=users["resident_a"], household=a.household,
+                                        check_scope=False)
     users["resident_a"].refresh_from_db()
     return Network(county=county, department=department, a=a, a2=sides["a2"], b=b, b2=sides["b2"],
                    users=users, id_numbers=id_numbers)

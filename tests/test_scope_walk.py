@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.conftest import Factory, Network, build_network, id_number, module_transaction
 from tongxin.core import clock
 from tongxin.core.api import api as ninja_api
+from tongxin.people.roles import Role
 
 
 # --- discovery -------------------------------------------------------------------------
@@ -145,6 +146,7 @@ class Side:
     attachment: object
     visit_round: object
     visit: object
+    account: object  # a resident's account with its role at the unit, linked to no household
 
 
 PATH_PARAMS: dict[str, Callable[[Side], str]] = {
@@ -156,6 +158,7 @@ PATH_PARAMS: dict[str, Callable[[Side], str]] = {
     "visit_id": lambda s: str(s.visit.pk),
     "round_id": lambda s: str(s.visit_round.pk),
     "photo_id": lambda s: str(s.attachment.pk),
+    "username": lambda s: s.account.username,
 }
 # Path parameters of pages that name no object, and the value the walk sends.
 PAGE_PLAIN = {"action": "accept"}
@@ -198,6 +201,7 @@ BODIES: dict[str, Callable[[Side], dict]] = {
     "PATCH /api/v1/nodes/{code}": lambda s: {"name_en": "Renamed by the walk"},
     "POST /api/v1/nodes/{code}/move": lambda s: {"parent": s.village.code},
     "POST /api/v1/role-assignments": lambda s: {"username": "newcomer", "role": "grid_worker", "node": s.grid.code},
+    "PUT /api/v1/users/{username}/household": lambda s: {"household": str(s.household.pk)},
     "POST /api/v1/households": lambda s: {"node": s.unit.code, "number": f"W{next(_fresh):04d}",
                                           "address": "Walk Road 1"},
     "PATCH /api/v1/households/{household_id}": lambda s: {"address": "Walk Road 2"},
@@ -257,6 +261,12 @@ def _accept(w, s):
     services.request_accept(actor=w.net.user("township1_staff"), request=s.request)
 
 
+def _link(w, s):
+    from tongxin.people import services
+
+    services.user_household_link(actor=w.net.user("township1_staff"), user=s.account, household=s.household)
+
+
 def _resolve(w, s):
     from tongxin.dispatch import services
 
@@ -270,6 +280,7 @@ PREPARE = {
     "POST /api/v1/requests/{request_id}/resolve": _accept,
     "POST /api/v1/requests/{request_id}/rate": _resolve,
     "POST /api/v1/requests/{request_id}/reopen": _resolve,
+    "DELETE /api/v1/users/{username}/household": _link,
 }
 
 
@@ -348,9 +359,10 @@ def _side(net: Network, s, filer: str) -> Side:
                                             starts_on=clock.today(), ends_on=clock.today() + dt.timedelta(days=7))
     visit, _ = services.visit_record(actor=planner, household=s.household, visited_on=clock.today(),
                                      visit_round=visit_round, findings="Roof needs repair.")
+    account = Factory().user(f"walk_resident_{s.unit.code}", Role.RESIDENT, s.unit)
     return Side(township=s.township, village=s.village, grid=s.grid, unit=s.unit, household=s.household,
                 resident=s.resident, id_number=net.id_numbers[str(s.resident.pk)], request=request,
-                attachment=attachment, visit_round=visit_round, visit=visit)
+                attachment=attachment, visit_round=visit_round, visit=visit, account=account)
 
 
 @pytest.fixture(scope="module")

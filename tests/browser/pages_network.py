@@ -31,9 +31,8 @@ def id_number(birth: dt.date, seq: int) -> str:
 
 def build_network() -> SimpleNamespace:
     from tongxin.grid.services import node_create
-    from tongxin.people.models import User
     from tongxin.people.roles import Role
-    from tongxin.people.services import role_grant, user_create
+    from tongxin.people.services import role_grant, user_create, user_household_link
     from tongxin.registry.services import household_create, resident_create
 
     def node(code, level, parent, zh, bo, en=""):
@@ -93,7 +92,7 @@ def build_network() -> SimpleNamespace:
     ])
 
     resident = person("resident.a1", "扎西顿珠", Role.RESIDENT, unit1, language="bo")
-    User.objects.filter(pk=resident.pk).update(household=h1)  # no service links an account to a household yet
+    user_household_link(actor=None, user=resident, household=h1, check_scope=False)
     resident.refresh_from_db()
     users.resident = resident
 

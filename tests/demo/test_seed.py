@@ -268,6 +268,10 @@ def test_small_profile_contents_logins_and_refusal_to_seed_twice(capsys):
     assert logins[Role.DEPARTMENT_OFFICER].department == "县民政局"
     resident = User.objects.get(username="demo_resident")
     assert resident.household is not None and resident.household.node.code == logins[Role.RESIDENT].node_code
+    # Linked through the service: one entry, in the household's chain.
+    link = AuditEntry.objects.get(action="user.household_link", object_id=str(resident.pk))
+    assert link.node_path == resident.household.node_path and link.after_digest == audit.digest(
+        {"household_id": str(resident.household_id)})
     assert seed.logins_in_database() == result.logins
 
     seed.print_logins(result)

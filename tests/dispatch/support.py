@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from tongxin.core.models import AuditEntry
 from tongxin.dispatch import services
 from tongxin.dispatch import catalogue
-from tongxin.dispatch.catalogue import CATEGORIES, DEPARTMENTS
+from tongxin.dispatch.catalogue import DEPARTMENTS
 from tongxin.dispatch.models import Category, Request
 from tongxin.grid import services as grid_services
 from tongxin.grid.models import Department, Level, Node
@@ -135,8 +135,8 @@ def build_net() -> Net:
         ("resident_a", Role.RESIDENT, units["a"], {"language": "bo"}),
     ]:
         net.users[name] = make_user(name, role, node, **kw)
-    # No service links an account to its household yet: set the one field.
-    User.objects.filter(pk=net.users["resident_a"].pk).update(household=households["a1"])
+    people_services.user_household_link(actor=None, user=net.users["resident_a"], household=households["a1"],
+                                        check_scope=False)
     return net
 
 

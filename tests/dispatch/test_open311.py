@@ -86,8 +86,8 @@ def kangma(db, make) -> Kangma:
     department = grid_services.department_create(actor=admin, node=county, code="water", name_zh="县水利局",
                                                  name_en="Water Resources Bureau")
     resident = make.user("o311_resident_drolma", Role.RESIDENT, unit)
-    User.objects.filter(pk=resident.pk).update(household=household, phone=RESIDENT_PHONE,
-                                               full_name="Drolma Tsering")
+    people_services.user_household_link(actor=None, user=resident, household=household, check_scope=False)
+    User.objects.filter(pk=resident.pk).update(phone=RESIDENT_PHONE, full_name="Drolma Tsering")  # no service sets these
     return Kangma(
         county=county, township=township, village=village, grid=grid, unit=unit, village2=village2, grid2=grid2,
         department=department, household=household,

@@ -4,11 +4,11 @@
 Rules: the same profile and seed give the same values every time (ids and
 timestamps aside): every random choice comes from a ``random.Random`` seeded with
 the seed and the county code, never from the global generator or the clock.
-Nodes, departments, accounts and roles go through the services; households and
-residents go through the bulk path of ``demo.writers``, which makes the same rows
-and audit entries as the services (the region, with a hundred thousand nodes and
-accounts, takes the bulk path for those too: see ``demo.region``). Seeding
-refuses a database that already holds data.
+Nodes, departments, accounts, roles and the demo resident's household link go
+through the services; households and residents go through the bulk path of
+``demo.writers``, which makes the same rows and audit entries as the services
+(the region, with a hundred thousand nodes and accounts, takes the bulk path for
+those too: see ``demo.region``). Seeding refuses a database that already holds data.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core import audit
 from tongxin.core.errors import Conflict, ValidationFailed
 from tongxin.demo import families, names, writers
 from tongxin.demo.families import HouseholdSpec, IdNumbers
@@ -35,6 +34,7 @@ from tongxin.dispatch.catalogue import DEPARTMENTS as COUNTY_DEPARTMENTS
 from tongxin.grid import services as grid_services
 from tongxin.dispatch.models import Request
 from tongxin.grid.models import Department, Level, Node
+from tongxin.people import services as people_services
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.registry.models import Household, Resident
@@ -348,21 +348,15 @@ def county_staff(rng: random.Random, *, plan: CountyPlan, shape: Shape, known: d
 
 
 def resident_login(*, unit: Node, password_hash: str) -> Login:
-    """The demo resident: an account in the first household of ``unit``, with the resident role there.
-
-    No service links an account to its household yet, so the one field is set here,
-    with an audit entry, in the same transaction as the account.
-    """
+    """The demo resident: an account in the first household of ``unit``, with the resident role there,
+    linked to that household through the service, in the same transaction as the account."""
     household = Household.objects.filter(node=unit).order_by("number").first()
     head = household.members.filter(relation="head").first()
     with transaction.atomic():
         user = writers.staff_via_services(
             [StaffSpec(DEMO_USERNAMES[Role.RESIDENT], head.name, household.preferred_language, Role.RESIDENT, unit)],
             password_hash=password_hash)[0]
-        before = audit.snapshot(user)
-        User.objects.filter(pk=user.pk).update(household=household)
-        user.refresh_from_db()
-        audit.record(action="user.update", obj=user, before=before, node_path=unit.path)
+        people_services.user_household_link(actor=None, user=user, household=household, check_scope=False)
     return Login(username=user.username, role=Role.RESIDENT, node_code=unit.code, node_name=unit.name_zh,
                  password=DEMO_PASSWORD, household=household_label(household))
 

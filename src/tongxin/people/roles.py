@@ -26,7 +26,10 @@ class Role(models.TextChoices):
 SECOND_FACTOR_ROLES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.COUNTY_ADMIN}
 
 _READ_REGISTRY = {"node.view", "household.view", "resident.view", "staff.view", "department.view"}
-_WORK_REGISTRY = _READ_REGISTRY | {"household.change", "resident.change"}
+# household.link: link a resident's account to the household it belongs to (people.services.
+# user_household_link). It opens that household's records to the account, so it is an action of
+# its own, held by the staff who register households and know who lives in them.
+_WORK_REGISTRY = _READ_REGISTRY | {"household.change", "resident.change", "household.link"}
 # Requests (群众诉求): filing, seeing, handling (accept, escalate, resolve …), statistics.
 _REQUESTS = {"request.file", "request.view", "request.handle", "visit.view", "visit.record", "dispatch.stats"}
 
