@@ -53,6 +53,7 @@ HANDLERS_AT = {
     Level.COUNTY: [Role.DISPATCH_OFFICER],
 }
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+NUMBER_ATTEMPTS = 5  # draws of a request number's random part before giving up
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
@@ -198,7 +199,7 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
     now = clock.now()
     handler = _ancestor_at(node, category.first_level)
     fields = dict(
-        number=_number(node, now), category=category, description=description.strip(), lat=lat, lon=lon,
+        category=category, description=description.strip(), lat=lat, lon=lon,
         household=household, reporter=actor if getattr(actor, "pk", None) else None, reporter_kind=reporter_kind,
         urgency=urgency, node=node, node_path=node.path, handler_node=handler, handler_level=handler.level,
         accept_due=_accept_due(category, now, urgency), state=State.REPORTED)
@@ -206,25 +207,30 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
         fields["id"] = client_id
     # Read before the transaction, where the staff cache may answer (core/refcache.py).
     staff = staff_at(handler.pk, HANDLERS_AT.get(Level(handler.level), []))
-    try:
-        with transaction.atomic():
-            request = insert(Request(**fields))
-            entry = workflow.timeline_step(request, actor=actor, action="file", from_state="", note="",
-                                           handler=workflow.names_of(handler))
-            notify(recipients=staff, kind="request.new",
-                   subject=lambda: gettext("New request %(number)s: %(category)s") % {
-                       "number": request.number, "category": category.name},
-                   link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
-            # Last write of the transaction: the county's audit chain stays locked only until commit.
-            audit.record(action="request.file", actor=actor, obj=request)
-            # What the caller shows next is known already: no need to read it back.
-            request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
-    except IntegrityError:
-        if client_id is not None:  # a concurrent retry won the race
-            existing = Request.objects.filter(pk=client_id).first()
-            if existing is not None:
-                return existing, False
-        raise
+    for attempt in range(1, NUMBER_ATTEMPTS + 1):
+        # The number's random part may, rarely, repeat one already given: then draw again.
+        fields["number"] = _number(node, now)
+        try:
+            with transaction.atomic():
+                request = insert(Request(**fields))
+                entry = workflow.timeline_step(request, actor=actor, action="file", from_state="", note="",
+                                               handler=workflow.names_of(handler))
+                notify(recipients=staff, kind="request.new",
+                       subject=lambda: gettext("New request %(number)s: %(category)s") % {
+                           "number": request.number, "category": category.name},
+                       link=f"/dispatch/requests/{request.pk}/", object_id=str(request.pk))
+                # Last write of the transaction: the county's audit chain stays locked only until commit.
+                audit.record(action="request.file", actor=actor, obj=request)
+                # What the caller shows next is known already: no need to read it back.
+                request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}
+            break
+        except IntegrityError:
+            if client_id is not None:  # a concurrent retry won the race
+                existing = Request.objects.filter(pk=client_id).first()
+                if existing is not None:
+                    return existing, False
+            if attempt == NUMBER_ATTEMPTS or not Request.objects.filter(number=fields["number"]).exists():
+                raise
     return request, True
 
 
