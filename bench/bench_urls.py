@@ -5,11 +5,11 @@ from django.urls import path
 from ninja import NinjaAPI, Schema
 
 from tongxin.core import clock
-from tongxin.core.api import BearerAuth
+from tongxin.core.api import BearerAuth, JSONRenderer
 from tongxin.core.models import Notification
 from tongxin.urls import urlpatterns as tongxin_urlpatterns
 
-bare = NinjaAPI(urls_namespace="bench", auth=BearerAuth(), docs_url=None, openapi_url=None)
+bare = NinjaAPI(urls_namespace="bench", auth=BearerAuth(), renderer=JSONRenderer(), docs_url=None, openapi_url=None)
 
 
 class BareIn(Schema):

@@ -169,3 +169,24 @@ def test_the_openapi_document_is_served(db):
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert "/api/v1/households/{household_id}" in response.json()["paths"]
+
+
+def test_answers_are_utf8_json_written_as_django_writes_times_and_lazy_strings():
+    import datetime as dt
+    import decimal
+    from zoneinfo import ZoneInfo
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.utils.translation import gettext_lazy
+
+    from tongxin.core.api import JSONRenderer
+
+    moment = dt.datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=ZoneInfo("Asia/Shanghai"))
+    data = {"name": "ཁང་མར་རྫོང་། 康马县", "due": moment, "day": moment.date(), "id": uuid.UUID(int=7),
+            "label": gettext_lazy("Not found."), "amount": decimal.Decimal("1.50"), 3: "int key"}
+    with translation.override("bo"):
+        body = JSONRenderer().render(None, data, response_status=200)
+        expected = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    assert "ཁང་མར་རྫོང་། 康马县".encode() in body  # UTF-8, not \u escapes: half the bytes for Tibetan
+    assert json.loads(body) == expected
+    assert json.loads(body)["due"] == "2026-03-02T10:00:00.123+08:00"  # Django's millisecond form

@@ -14,7 +14,7 @@ Two rules keep it honest:
   change commits, so nothing read before it is served after it. With the default memory
   cache, other processes (a second server, the job worker) see the change when their copy
   expires, within ``TONGXIN_REFERENCE_CACHE_SECONDS`` (60; 0 turns caching off); with a
-  shared cache, at once.
+  shared cache, within a second.
 
 Values come back as copies (the cache pickles them), so callers may not share an instance
 between threads by accident.
@@ -41,6 +41,8 @@ class ReferenceCache:
         self.name = name
         self.models = models
         self._connected = False
+        self._generation_seen = 0
+        self._generation_read = -1.0e9
         _ALL.append(self)
 
     @property
@@ -62,11 +64,18 @@ class ReferenceCache:
         self._connected = True
 
     def _generation(self) -> int:
+        """The current generation: asked of the cache at most once a second (this process's own
+        changes set it at once; another process's reach a shared cache within that second)."""
+        now = time.monotonic()
+        if now - self._generation_read < 1.0:
+            return self._generation_seen
         # A generation evicted from the cache comes back as a new timestamp, never as an old number.
-        return self._cache.get_or_set(f"{self.name}:generation", time.time_ns, timeout=None)
+        self._generation_seen = self._cache.get_or_set(f"{self.name}:generation", time.time_ns, timeout=None)
+        self._generation_read = now
+        return self._generation_seen
 
     def _key(self, key: Hashable) -> str:
-        digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
         return f"{self.name}:{self._generation()}:{digest}"
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
@@ -87,9 +96,11 @@ class ReferenceCache:
         """Start a new generation: nothing cached before is served again."""
         key = f"{self.name}:generation"
         try:
-            self._cache.incr(key)
-        except ValueError:  # no generation yet (or it expired): any new one differs from the last
-            self._cache.set(key, self._generation() + 1, timeout=None)
+            self._generation_seen = self._cache.incr(key)
+        except ValueError:  # no generation yet (or it was evicted): a new timestamp differs from any before
+            self._generation_seen = time.time_ns()
+            self._cache.set(key, self._generation_seen, timeout=None)
+        self._generation_read = time.monotonic()
 
     def changed(self, using: str | None = None) -> None:
         """Cached data changed: forget it now and again when the change commits. Signals call

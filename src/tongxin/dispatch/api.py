@@ -215,7 +215,8 @@ def _detail(request, request_id):
 @router.post("/requests", response={201: RequestDetail, 200: RequestDetail}, summary="File a request")
 def request_file(request, payload: RequestIn):
     category = selectors.category_get(payload.category)
-    household = household_get(actor=request.auth, household_id=payload.household) if payload.household else None
+    household = (household_get(actor=request.auth, household_id=payload.household, place_only=True)
+                 if payload.household else None)
     if household is not None and payload.node in (None, household.node.code):
         node = household.node  # already read, and in scope
     elif payload.node:

@@ -13,9 +13,11 @@ Every list, detail, export, statistic and API starts from ``restrict``.
 from __future__ import annotations
 
 import operator
+import uuid
 from functools import reduce
+from typing import NamedTuple
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from tongxin.people.roles import DEPARTMENT_SCOPED_ACTIONS, Role, role_allows
@@ -30,14 +32,35 @@ def assignments(user) -> list:
         return []
     cached = getattr(user, "_tongxin_assignments", None)
     if cached is None:
-        from tongxin.people.models import RoleAssignment
-
-        # Plain rows (role, node_path, node_id, department_id), not model instances: every scoped
-        # request reads them, and they are only ever compared.
-        cached = list(RoleAssignment.objects.filter(user_id=user.pk).order_by().values_list(
-            "role", "node_path", "node_id", "department_id", named=True))
-        user._tongxin_assignments = cached
+        cached = user._tongxin_assignments = _read_assignments(user.pk)
     return cached
+
+
+class Assignment(NamedTuple):
+    role: str
+    node_path: str
+    node_id: uuid.UUID
+    department_id: uuid.UUID | None
+
+
+def _uuid(value) -> uuid.UUID | None:
+    return value if value is None or isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _read_assignments(user_id) -> list[Assignment]:
+    """Every scoped request starts here, so this is one plain statement (the query compiler
+    cost several times the query itself): the table and columns come from the model, and ids
+    come back as UUIDs on every database (SQLite keeps them as text)."""
+    from tongxin.people.models import RoleAssignment
+
+    meta = RoleAssignment._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in ("role", "node_path", "node", "department"))
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(meta.get_field('user').column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meta.get_field("user").get_db_prep_value(user_id, connection)])
+        rows = cursor.fetchall()
+    return [Assignment(role, path, _uuid(node), _uuid(department)) for role, path, node, department in rows]
 
 
 def scope_q(user, action: str, model: type[models.Model]) -> Q:

@@ -26,8 +26,13 @@ def household_list(*, actor, node: Node | None = None, search: str = ""):
     return qs.select_related("node").order_by("node_path", "number", "id")
 
 
-def household_get(*, actor, household_id) -> Household:
-    household = Household.objects.visible_to(actor, "household.view").filter(pk=parse_id(household_id)).one_or_none()
+def household_get(*, actor, household_id, place_only: bool = False) -> Household:
+    """A household in scope, or 404. With ``place_only`` only where it is gets read (filing a
+    request needs that, not who lives there); other fields load when first touched."""
+    qs = Household.objects.visible_to(actor, "household.view")
+    if place_only:
+        qs = qs.only("node", "node_path")
+    household = qs.filter(pk=parse_id(household_id)).one_or_none()
     if household is None:
         raise NotFound()
     # Its node from the node cache, checked against the path just read with the household.
