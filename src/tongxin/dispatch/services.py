@@ -37,11 +37,10 @@ from tongxin.dispatch.models import (
 )
 from tongxin.grid.models import LEVEL_ORDER, Department, Level, Node
 from tongxin.grid.selectors import ancestor_at
-from tongxin.people.models import RoleAssignment
 from tongxin.people.permissions import user_can
 from tongxin.people.roles import Role
 from tongxin.people.scope import allows_at, assignments
-from tongxin.people.selectors import staff_at
+from tongxin.people.selectors import officers_of, staff_at
 from tongxin.registry.models import Household
 
 # Roles that handle requests at each level of the ladder.
@@ -100,19 +99,12 @@ def _number(node: Node, moment: dt.datetime) -> str:
     return f"{county}-{moment.strftime('%y%m%d')}-{uuid.uuid4().hex[:6].upper()}"
 
 
-def _officers(department_ids: Sequence) -> list[Recipient]:
-    """The active officers of these departments, as notifications need them (one query)."""
-    rows = RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=department_ids).order_by(
-    ).values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
-    return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
-
-
 def _handlers(request: Request) -> list[Recipient]:
     """The people who handle the request now: officers of its active lead departments, or
     the staff at its handling node."""
     departments = [d.department_id for d in request.departments.all() if d.active and d.role == DepartmentRole.LEAD]
     if departments and request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS):
-        return _officers(departments)
+        return officers_of(departments)
     return staff_at(request.handler_node_id, HANDLERS_AT.get(Level(request.handler_level), []))
 
 
@@ -363,7 +355,7 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
             # 连心共治: the assisting departments must report too; an officer of the lead
             # department already has the lead's message.
             leading = {r.pk for r in new_handlers}
-            notify(recipients=[r for r in _officers([d.pk for d in assisting]) if r.pk not in leading],
+            notify(recipients=[r for r in officers_of([d.pk for d in assisting]) if r.pk not in leading],
                    kind="request.assist",
                    subject=lambda: gettext("Request %(number)s: your department is asked to assist") % {
                        "number": request.number},

@@ -126,12 +126,17 @@ class GrantIn(In):
     department: str | None = Field(None, max_length=40)
 
 
+def _account(username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound()
+    return user
+
+
 @router.post("/role-assignments", response={201: StaffOut}, summary="Grant a role at a node (security administrator)")
 def role_grant(request, payload: GrantIn):
     node = node_get(actor=request.auth, code=payload.node)
-    user = User.objects.filter(username=payload.username).first()
-    if user is None:
-        raise NotFound()
+    user = _account(payload.username)
     department = None
     if payload.department:
         department = Department.objects.filter(node_path__in=node.ancestor_paths(), code=payload.department).first()
@@ -151,13 +156,6 @@ class HouseholdLinkOut(Schema):
     @staticmethod
     def resolve_household(obj) -> uuid.UUID | None:
         return obj.household_id
-
-
-def _account(username: str) -> User:
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        raise NotFound()
-    return user
 
 
 @router.put("/users/{username}/household", response=HouseholdLinkOut,

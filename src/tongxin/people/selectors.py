@@ -6,6 +6,7 @@ from tongxin.core.notify import Recipient
 from tongxin.core.refcache import ReferenceCache
 from tongxin.grid.models import Node
 from tongxin.people.models import RoleAssignment
+from tongxin.people.roles import Role
 
 
 def staff_list(*, actor, node: Node | None = None, role: str | None = None):
@@ -26,10 +27,15 @@ def staff_at(node_id, roles) -> list[Recipient]:
     """The active users holding one of ``roles`` at the node, as notification recipients.
     No scope check: this answers who is to be told, not what the caller may see."""
     roles = tuple(sorted(roles))
+    return staff_cache.get(("staff", node_id, roles),
+                           lambda: _recipients(RoleAssignment.objects.filter(node_id=node_id, role__in=roles)))
 
-    def load() -> list[Recipient]:
-        rows = RoleAssignment.objects.filter(node_id=node_id, role__in=roles).order_by().values_list(
-            "user_id", "user__preferred_language", "user__phone", "user__is_active")
-        return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
 
-    return staff_cache.get(("staff", node_id, roles), load)
+def officers_of(department_ids) -> list[Recipient]:
+    """The active officers of these departments, as notification recipients (one query)."""
+    return _recipients(RoleAssignment.objects.filter(role=Role.DEPARTMENT_OFFICER, department_id__in=department_ids))
+
+
+def _recipients(assignments) -> list[Recipient]:
+    rows = assignments.order_by().values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
+    return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]

@@ -3,7 +3,10 @@ from django.db import migrations, models
 
 def fill(apps, schema_editor):
     """Resolved requests get their office time from filing to resolution (as services.working_hours)."""
-    from tongxin.dispatch.services import working_hours
+    from tongxin.core.calendar import working_time_between
+
+    def working_hours(start, end):
+        return round(working_time_between(start, end).total_seconds() / 3600, 4)
 
     Request = apps.get_model("dispatch", "Request")
     rows = Request.objects.filter(resolved_at__isnull=False, resolve_working_hours__isnull=True)
