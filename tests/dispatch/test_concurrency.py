@@ -12,7 +12,8 @@ from django.db import connection
 from tests.dispatch.support import at, audit_count, build_net, ensure_categories, file_request
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError
-from tongxin.dispatch import services
+from tongxin.dispatch import rules, services
+from tongxin.dispatch.workflow import WORKFLOW
 from tongxin.dispatch.models import Request, TimelineEntry
 
 
@@ -61,16 +62,16 @@ def test_two_officers_accept_at_once_in_two_connections(catalogue_kept, transact
     request = file_request(net)
     worker, leader = net.user("grid_worker_a"), net.user("grid_leader_a")
     for user in (worker, leader):
-        assert services.may_handle(user, request)  # both really may accept it (and load their roles now)
+        assert rules.may_handle(user, request)  # both really may accept it (and load their roles now)
     # Whoever locks the row first holds it a moment, so the other surely waits on the lock
     # rather than arriving after the first has committed.
-    transition = services.workflow.transition
+    take = WORKFLOW.take
 
-    def slow_transition(*args, **kwargs):
+    def slow_take(*args, **kwargs):
         time.sleep(0.3)
-        return transition(*args, **kwargs)
+        return take(*args, **kwargs)
 
-    monkeypatch.setattr(services.workflow, "transition", slow_transition)
+    monkeypatch.setattr(WORKFLOW, "take", slow_take)
     before = audit_count(action="request.accept")
     barrier, outcomes = threading.Barrier(2), []
     threads = [threading.Thread(target=_attempt, args=(user, request.pk, barrier, outcomes))

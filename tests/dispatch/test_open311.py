@@ -492,11 +492,11 @@ def test_status_notes_in_the_callers_language(kangma):
     services.request_accept(actor=kangma.grid_worker, request=req)
     from django.utils import translation
 
-    from tongxin.dispatch.workflow import TRANSITIONS
+    from tongxin.dispatch.workflow import TRANSITION_TABLE
 
     for language in ("zh-hans", "en"):
         with translation.override(language):
-            expected = str(TRANSITIONS["accept"].label)
+            expected = str(TRANSITION_TABLE["accept"].label)
         got = Client(headers={"Accept-Language": language}).get(f"{BASE}/requests/{req.number}.json").json()[0]
         assert got["status_notes"] == expected
 

@@ -131,13 +131,13 @@ def test_a_visit_retried_under_an_idempotency_key_is_replayed(net, login_as):
 def test_a_request_number_drawn_twice_is_drawn_again(net, login_as, monkeypatch):
     """The number's random part is six hex digits: two requests of one county and day may draw
     the same. The second draws again instead of failing (a 500 would lose a resident's need)."""
-    from tongxin.dispatch import services
+    from tongxin.dispatch.services import filing
 
     clock.set_now(at(2026, 3, 2, 10, 0))
     client = login_as("grid_worker_a")
     first = client.post("/api/v1/requests", _body(net)).json()
     draws = iter([first["number"], first["number"], "540230-260302-ABCDEF"])
-    monkeypatch.setattr(services, "_number", lambda node, moment: next(draws))
+    monkeypatch.setattr(filing, "number", lambda node, moment: next(draws))
     second = client.post("/api/v1/requests", _body(net, description="The pipe burst again."))
     assert second.status_code == 201, second.content
     assert second.json()["number"] == "540230-260302-ABCDEF"
@@ -154,7 +154,7 @@ def test_a_request_number_that_keeps_repeating_fails_and_writes_nothing(net, log
     clock.set_now(at(2026, 3, 2, 10, 0))
     client = login_as("grid_worker_a")
     first = client.post("/api/v1/requests", _body(net)).json()
-    monkeypatch.setattr(services, "_number", lambda node, moment: first["number"])
+    monkeypatch.setattr(services.filing, "number", lambda node, moment: first["number"])
     with pytest.raises(IntegrityError):
         services.request_file(actor=net.user("grid_worker_a"), category=net.category("water"),
                               node=net.households["a1"].node, household=net.households["a1"],

@@ -47,3 +47,18 @@ def localized(obj, field: str, language: str | None = None) -> str:
     language = language or translation.get_language() or "zh-hans"
     suffix = {"bo": "bo", "en": "en"}.get(language.split("-")[0], "zh")
     return getattr(obj, f"{field}_{suffix}", "") or getattr(obj, f"{field}_zh", "")
+
+
+def active_code(language: str | None = None) -> str:
+    """The active language as one of ``LANGUAGE_CODES`` (Chinese when none or another is active)."""
+    language = (language or translation.get_language() or "zh-hans").lower()
+    return {"bo": "bo", "en": "en"}.get(language.split("-")[0], "zh-hans")
+
+
+def in_every_language(make) -> dict[str, str]:
+    """``make()`` evaluated in each interface language: a name or label kept as it was."""
+    names = {}
+    for code in LANGUAGE_CODES:
+        with translation.override(code):
+            names[code] = str(make())
+    return names

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import clock
+from tongxin.core.i18n import active_code
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -159,3 +160,31 @@ class JobRun(models.Model):
 
     class Meta:
         verbose_name = _("job run")
+
+
+class TimelineStep(models.Model):
+    """One step of a workflow object's life (core.workflow writes it): when, who — with the
+    actor's name in every language as it was then, so a later renaming leaves history as it
+    was — which step, the state before and after, and a note. A workflow model's timeline
+    table inherits this and adds its foreign key to the object (and anything of its own)."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(verbose_name=_("time"))
+    actor = models.ForeignKey("people.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("by"))
+    actor_names = models.JSONField(default=dict, blank=True, verbose_name=_("by, in each language"))
+    action = models.CharField(max_length=32, verbose_name=_("action"))
+    from_state = models.CharField(max_length=16, blank=True, verbose_name=_("from state"))
+    to_state = models.CharField(max_length=16, verbose_name=_("to state"))
+    note = models.TextField(blank=True, verbose_name=_("note"))
+
+    class Meta:
+        abstract = True
+
+    @property
+    def actor_name(self) -> str:
+        """Who took the step, in the active language (as the name was then)."""
+        names = self.actor_names or {}
+        if names:
+            return names.get(active_code()) or names.get("zh-hans") or ""
+        return (self.actor.full_name or self.actor.username) if self.actor_id else ""

@@ -15,7 +15,7 @@ from ninja.files import UploadedFile
 
 from tongxin.core.api import In, Page, paged
 from tongxin.core.errors import NotFound, ValidationFailed, parse_id
-from tongxin.dispatch import selectors, services
+from tongxin.dispatch import rules, selectors, services, workflow
 from tongxin.dispatch.models import Attachment, ReporterKind, State, Urgency
 from tongxin.grid.models import Department
 from tongxin.grid.selectors import node_get
@@ -117,7 +117,7 @@ class RequestOut(Schema):
 
     @staticmethod
     def resolve_handler_name(obj) -> str:
-        return obj.handler_node.name
+        return rules.handler_name(obj)
 
     @staticmethod
     def resolve_departments(obj) -> list:
@@ -145,7 +145,7 @@ class TimelineOut(Schema):
 
     @staticmethod
     def resolve_actor(obj) -> str | None:
-        return (obj.actor.full_name or obj.actor.username) if obj.actor_id else None
+        return obj.actor_name if obj.actor_id else None
 
 
 class AttachmentOut(Schema):
@@ -159,6 +159,8 @@ class RequestDetail(RequestOut):
     attachments: list[AttachmentOut]
     all_departments: list[DepartmentOnRequest]
     rating_comment: str
+    actions: list[str] = Field(description="what the caller may do with this request now (the workflow table's "
+                                           "answer for them): each is POST /requests/{id}/<action>")
 
     @staticmethod
     def resolve_timeline(obj) -> list:
@@ -209,7 +211,10 @@ class RequestIn(In):
 
 
 def _detail(request, request_id):
-    return selectors.request_get(actor=request.auth, request_id=request_id)
+    """The one read an answer serialises: the request with its timeline, and what the caller may do now."""
+    req = selectors.request_get(actor=request.auth, request_id=request_id)
+    req.actions = workflow.available_actions(request.auth, req)
+    return req
 
 
 @router.post("/requests", response={201: RequestDetail, 200: RequestDetail}, summary="File a request")
@@ -229,7 +234,10 @@ def request_file(request, payload: RequestIn):
         actor=request.auth, category=category, node=node, description=payload.description, lat=payload.lat,
         lon=payload.lon, household=household, reporter_kind=payload.reporter_kind, urgency=payload.urgency,
         client_id=payload.id)
-    return (201 if created else 200), (req if created else _detail(request, req.pk))
+    if created:
+        req.actions = workflow.available_actions(request.auth, req)
+        return 201, req
+    return 200, _detail(request, req.pk)
 
 
 @router.get("/requests/{request_id}", response=RequestDetail, summary="One request with its timeline")
@@ -263,75 +271,72 @@ class RateIn(In):
 
 @router.post("/requests/{request_id}/accept", response=RequestDetail, summary="Accept (签收 / 报到)")
 def request_accept(request, request_id: str, payload: NoteIn):
-    req = services.request_accept(actor=request.auth, request=_detail(request, request_id), note=payload.note)
+    req = services.request_accept(actor=request.auth, request=parse_id(request_id), note=payload.note)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/start", response=RequestDetail, summary="Start work")
 def request_start(request, request_id: str, payload: NoteIn):
-    req = services.request_start(actor=request.auth, request=_detail(request, request_id), note=payload.note)
+    req = services.request_start(actor=request.auth, request=parse_id(request_id), note=payload.note)
     return _detail(request, req.pk)
 
 
-def _departments(request, req, codes: list[str]) -> list[Department]:
-    county = services.county_of(req.node)
-    found = []
-    for code in codes:
-        dept = (Department.objects.filter(code=code, node_path__startswith=county.path)
-                .order_by("node_path").first())
-        if dept is None:
-            raise ValidationFailed(fields={"departments": [gettext("Unknown department: %(code)s.") % {"code": code}]})
-        found.append(dept)
-    return found
+def _departments(req, codes: list[str]) -> list[Department]:
+    by_code = rules.callable_departments(req.node)
+    unknown = [code for code in codes if code not in by_code]
+    if unknown:
+        raise ValidationFailed(fields={"departments": [
+            gettext("Unknown department: %(code)s.") % {"code": code} for code in unknown]})
+    return [by_code[code] for code in codes]
 
 
 @router.post("/requests/{request_id}/escalate", response=RequestDetail,
              summary="Blow the whistle (吹哨): to the next level or to departments")
 def request_escalate(request, request_id: str, payload: EscalateIn):
-    req = _detail(request, request_id)
     lead, assisting = [], []
     if payload.to == "departments":
         if not payload.lead:
             raise ValidationFailed(fields={"lead": [_('To call departments, send "to": "departments" with a lead department code.')]})
-        lead = _departments(request, req, [payload.lead])
-        assisting = _departments(request, req, payload.assisting)
+        req = selectors.request_place(actor=request.auth, request_id=request_id)
+        lead = _departments(req, [payload.lead])
+        assisting = _departments(req, payload.assisting)
     elif payload.lead or payload.assisting:
         raise ValidationFailed(fields={"to": [_('To call departments, send "to": "departments" with a lead department code.')]})
-    req = services.request_escalate(actor=request.auth, request=req, reason=payload.reason,
+    req = services.request_escalate(actor=request.auth, request=parse_id(request_id), reason=payload.reason,
                                         departments=lead, assisting=assisting)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/resolve", response=RequestDetail, summary="Resolve")
 def request_resolve(request, request_id: str, payload: ResolveIn):
-    req = services.request_resolve(actor=request.auth, request=_detail(request, request_id),
+    req = services.request_resolve(actor=request.auth, request=parse_id(request_id),
                                        resolution=payload.resolution)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/reject", response=RequestDetail, summary="Reject with a reason")
 def request_reject(request, request_id: str, payload: ReasonIn):
-    req = services.request_reject(actor=request.auth, request=_detail(request, request_id), reason=payload.reason)
+    req = services.request_reject(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/rate", response=RequestDetail, summary="Confirm and rate (1–5)")
 def request_rate(request, request_id: str, payload: RateIn):
-    req = services.request_rate(actor=request.auth, request=_detail(request, request_id), rating=payload.rating,
+    req = services.request_rate(actor=request.auth, request=parse_id(request_id), rating=payload.rating,
                                     comment=payload.comment)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/reopen", response=RequestDetail, summary="Reopen within the window")
 def request_reopen(request, request_id: str, payload: ReasonIn):
-    req = services.request_reopen(actor=request.auth, request=_detail(request, request_id), reason=payload.reason)
+    req = services.request_reopen(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
 @router.post("/requests/{request_id}/attachments", response={201: AttachmentOut}, summary="Attach a photo")
 def request_attach(request, request_id: str, file: File[UploadedFile]):
     data = file.read(services.MAX_PHOTO_BYTES + 1)
-    return 201, services.request_attach(actor=request.auth, request=_detail(request, request_id), data=data)
+    return 201, services.request_attach(actor=request.auth, request=parse_id(request_id), data=data)
 
 
 @router.get("/requests/{request_id}/attachments/{attachment_id}", summary="A photo of a request")

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.i18n import localized
-from tongxin.core.models import BaseModel
+from tongxin.core.models import BaseModel, TimelineStep
 from tongxin.grid.models import Department, Level, Node, NodeScoped
 
 
@@ -194,24 +194,16 @@ class RequestDepartment(BaseModel):
         indexes = [models.Index(fields=["department", "active"], name="request_department_inbox")]
 
 
-class TimelineEntry(models.Model):
+class TimelineEntry(TimelineStep):
     """One step in a request's life; the timeline always explains the current state."""
 
-    id = models.BigAutoField(primary_key=True)
     request = models.ForeignKey(Request, on_delete=models.CASCADE, related_name="timeline",
                                 verbose_name=_("request"))
-    at = models.DateTimeField(verbose_name=_("time"))
-    actor = models.ForeignKey("people.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                              verbose_name=_("by"))
-    action = models.CharField(max_length=32, verbose_name=_("action"))
-    from_state = models.CharField(max_length=16, blank=True, verbose_name=_("from state"))
-    to_state = models.CharField(max_length=16, verbose_name=_("to state"))
     # Who handled it at this step, in each language as the names were then ({"zh-hans": …,
     # "bo": …, "en": …}): a department or node renamed later leaves history as it was.
     # ``handler`` keeps the Chinese name, as rows written before ``handler_names`` have only it.
     handler = models.CharField(max_length=200, blank=True, verbose_name=_("handled by"))
     handler_names = models.JSONField(default=dict, blank=True, verbose_name=_("handled by, in each language"))
-    note = models.TextField(blank=True, verbose_name=_("note"))
 
     class Meta:
         verbose_name = _("timeline entry")

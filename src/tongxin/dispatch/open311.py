@@ -65,10 +65,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tongxin.core import clock, context
 from tongxin.core.errors import ApplicationError, NotFound, PermissionDenied
-from tongxin.dispatch import selectors, services, workflow
+from tongxin.dispatch import rules, selectors, services, workflow
 from tongxin.dispatch.catalogue import DEPARTMENTS
 from tongxin.dispatch.models import (
-    OPEN_STATES,
     Category,
     ReporterKind,
     Request,
@@ -79,8 +78,7 @@ from tongxin.dispatch.models import (
 )
 from tongxin.grid.models import Department, Level, Node
 from tongxin.people.permissions import user_can
-from tongxin.people.roles import Role
-from tongxin.people.scope import allows_at, assignments, scope_roots
+from tongxin.people.scope import allows_at, is_resident_only, scope_roots
 from tongxin.people.services import token_user
 from tongxin.registry.models import Household
 
@@ -312,8 +310,7 @@ def public_requests(county: Node):
             .select_related("category", "handler_node")
             .defer("handler_node__boundary", "rating_comment")
             .annotate(latest_action=Subquery(latest))
-            .prefetch_related(Prefetch("departments", to_attr="active_departments",
-                                       queryset=RequestDepartment.objects.filter(active=True)
+            .prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects.filter(active=True)
                                        .select_related("department").order_by("created_at")))
             .order_by("-created_at", "-id"))
 
@@ -325,27 +322,20 @@ def _places(county: Node) -> dict[str, Node]:
 
 
 def _status(req: Request) -> str:
-    return "open" if req.state in OPEN_STATES else "closed"
+    return "open" if req.state in rules.OPEN_STATES else "closed"
 
 
 def _status_notes(req: Request) -> str:
     action = getattr(req, "latest_action", None) or ""
-    step = workflow.TRANSITIONS.get(action)
-    label = str(step.label) if step else str(workflow.NOTES.get(action, State(req.state).label))
+    label = str(workflow.label(action) if action else State(req.state).label)
     if _status(req) == "closed" and req.resolution:
         return _("%(step)s: %(text)s") % {"step": label, "text": req.resolution}
     return label
 
 
 def _agency(req: Request) -> str:
-    """Who handles it now: the lead departments while departments hold it, else the handling level."""
-    departments = getattr(req, "active_departments", None)
-    if departments is None:
-        departments = list(req.departments.filter(active=True).select_related("department"))
-    if req.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS) and departments:
-        lead = [d for d in departments if d.role == "lead"]
-        return ", ".join(d.department.name for d in (lead or departments))
-    return req.handler_node.name
+    """Who handles it now: the one rule of ``rules.current_handlers``."""
+    return rules.handler_name(req, ", ")
 
 
 def _updated(req: Request) -> dt.datetime:
@@ -437,9 +427,9 @@ def _list(request, fmt: str) -> HttpResponse:
         if statuses - {"open", "closed"}:
             raise BadRequest(_("status is open or closed (or both, comma-delimited)."))
         if statuses == {"open"}:
-            qs = qs.filter(state__in=OPEN_STATES)
+            qs = qs.filter(state__in=rules.OPEN_STATES)
         elif statuses == {"closed"}:
-            qs = qs.exclude(state__in=OPEN_STATES)
+            qs = qs.exclude(state__in=rules.OPEN_STATES)
         codes = _values(request, "service_code")
         if codes:
             qs = qs.filter(category__code__in=[c[:40] for c in codes])
@@ -519,15 +509,10 @@ def _location(params: dict[str, str]) -> tuple[float | None, float | None]:
     return lat, lon
 
 
-def _is_resident(user) -> bool:
-    roles = {a.role for a in assignments(user)}
-    return roles == {Role.RESIDENT}
-
-
 def _place(user, county: Node, address_id: str | None):
     """Where the request is filed, and its household (see the module's rules)."""
     not_found = NotFound(_("jurisdiction_id %(id)s was not found.") % {"id": county.code})
-    if _is_resident(user):
+    if is_resident_only(user):
         household = Household.objects.select_related("node").filter(pk=user.household_id).first()
         if household is None:
             raise BadRequest(_("Your account is not linked to a household."))

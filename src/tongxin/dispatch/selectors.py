@@ -102,6 +102,15 @@ def request_get(*, actor, request_id) -> Request:
     return request
 
 
+def request_place(*, actor, request_id) -> Request:
+    """Where a request in scope is (its node), without its timeline: what choosing departments needs."""
+    request = (Request.objects.visible_to(actor, "request.view").select_related("node")
+               .defer("node__boundary").filter(pk=parse_id(request_id)).first())
+    if request is None:
+        raise NotFound()
+    return request
+
+
 def department_inbox(*, actor):
     """What was escalated to the actor's own departments and is still with them."""
     from tongxin.people.roles import Role

@@ -2,9 +2,9 @@
 timeline and action forms, a department's inbox, statistics, and residents' own requests.
 
 Rules: views are thin — they parse, call a dispatch selector or service, and render. A page
-offers the actions the workflow's table allows from the current state, narrowed to those the
-services would let this user take; the services still decide on every POST, and an error
-they raise re-renders the page with its message and status (POST-redirect-GET on success).
+draws the buttons of ``workflow.available_actions`` (the table's answer for this user, the
+same one the services enforce and the API returns); an error a service raises re-renders the
+page with its message and status (POST-redirect-GET on success).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from django.views.decorators.http import require_POST
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.views import paginate, page_view, wants_fragment
-from tongxin.dispatch import selectors, services, workflow
-from tongxin.dispatch.models import OPEN_STATES, DepartmentRole, ReporterKind, Request, State, Urgency
+from tongxin.dispatch import rules, selectors, services, workflow
+from tongxin.dispatch.models import DepartmentRole, ReporterKind, Request, State, Urgency
 from tongxin.grid import selectors as grid_selectors
 from tongxin.grid.models import Department, Level, Node
-from tongxin.people.permissions import roles_of, user_can
+from tongxin.people.permissions import user_can
 from tongxin.people.roles import Role
-from tongxin.people.scope import assignments, scope_roots
+from tongxin.people.scope import department_ids, is_resident_only, scope_roots
 from tongxin.registry import selectors as registry_selectors
 
 # Nodes offered in a filter's place list: enough to choose a township, village or grid
@@ -65,10 +65,6 @@ def _may_watch(user) -> bool:
     return user_can(user, "request.handle") or user_can(user, "dispatch.stats")
 
 
-def _only_resident(user) -> bool:
-    return roles_of(user) == {Role.RESIDENT}
-
-
 def due_info(due: dt.datetime | None, now: dt.datetime) -> dict | None:
     """A running deadline as people read it: "in 3 h" or "overdue 2 d", and the exact local time."""
     if due is None:
@@ -88,23 +84,12 @@ def due_info(due: dt.datetime | None, now: dt.datetime) -> dict | None:
     return {"text": text % {"n": n}, "overdue": overdue, "at": timezone.localtime(due)}
 
 
-def handler_name(req: Request) -> str:
-    """Who handles it (or handled it, once resolved), in the page's language: the lead of the
-    departments called, or the handling node. Going up a level or reopening releases the
-    departments, so active ones always belong to the current round."""
-    active = [d for d in req.departments.all() if d.active]
-    if active:
-        lead = [d for d in active if d.role == DepartmentRole.LEAD]
-        return "、".join(d.department.name for d in (lead or active))
-    return req.handler_node.name
-
-
 def _decorate(rows, now) -> list:
     """Labels and the humanised deadline for a page of requests (no queries: all prefetched)."""
     for r in rows:
         r.state_label = State(r.state).label
-        r.due_info = due_info(r.due_at, now) if r.state in OPEN_STATES else None
-        r.handler_name = handler_name(r)
+        r.due_info = due_info(r.due_at, now) if r.state in rules.OPEN_STATES else None
+        r.handler_name = rules.handler_name(r)
         r.urgent = r.urgency == Urgency.URGENT
     return rows
 
@@ -119,17 +104,6 @@ def _place_choices(user, *, deepest: str = Level.GRID) -> list[tuple[str, str]]:
         return _place_choices(user, deepest=Level.VILLAGE if deepest == Level.GRID else Level.GRID)
     top = min((n.depth for n in nodes), default=0)
     return [(n.code, "\u2003" * (n.depth - top) + n.name) for n in nodes[:PLACE_CHOICES_MAX]]
-
-
-def _county_departments(node: Node) -> dict[str, Department]:
-    """The departments a request at ``node`` may call, by code: those of its county, and of its
-    townships where the county has none of that code (the API's rule for a code).
-    Departments are the government's own structure, not anyone's personal data."""
-    county = services.county_of(node)
-    found: dict[str, Department] = {}
-    for d in Department.objects.filter(node_path__startswith=county.path).order_by("node_path", "code"):
-        found.setdefault(d.code, d)
-    return found
 
 
 def _category_choices(*, include_private: bool) -> list[tuple[str, str]]:
@@ -169,25 +143,11 @@ class QueueFilter(forms.Form):
         everything = [("", _("All"))]
         _place_field(self, user)
         self.fields["category"].choices = everything + _category_choices(include_private=True)
-        self.fields["state"].choices = everything + [(s.value, s.label) for s in State if s in OPEN_STATES]
+        self.fields["state"].choices = everything + [(s.value, s.label) for s in State if s in rules.OPEN_STATES]
         departments: dict[str, str] = {}  # the filter is by code: the county's name for it first
-        for d in Department.objects.filter(_departments_near(user)).order_by("node_path", "code"):
+        for d in Department.objects.filter(rules.departments_near(user)).order_by("node_path", "code"):
             departments.setdefault(d.code, d.name)
         self.fields["department"].choices = everything + list(departments.items())
-
-
-def _departments_near(user) -> Q:
-    """Departments at or above the user's part of the network (those their requests may reach),
-    or the officer's own department."""
-    q = Q(pk__in=[])
-    for a in assignments(user):
-        if a.role == Role.DEPARTMENT_OFFICER and a.department_id:
-            q |= Q(pk=a.department_id)
-            continue
-        parts = a.node_path.strip("/").split("/")
-        ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-        q |= Q(node_path__in=ancestors) | Q(node_path__startswith=a.node_path)
-    return q
 
 
 def _queue_context(request) -> dict:
@@ -307,43 +267,12 @@ def request_map(request):
 # --- one request -------------------------------------------------------------------------
 
 
-def _department_ids(user) -> set:
-    return {a.department_id for a in assignments(user) if a.role == Role.DEPARTMENT_OFFICER and a.department_id}
-
-
-def available_actions(user, req: Request) -> list[str]:
-    """The actions the table allows now that this user may take (the services decide again on POST).
-
-    ``services.may_handle`` and ``services.is_reporter_side`` are the services' own rules of
-    who handles a request and who speaks for its reporter; asking them keeps the page and the
-    POST in agreement."""
-    allowed = set(workflow.allowed_actions(req.state))
-    actions = []
-    if user_can(user, "request.handle"):
-        handles = services.may_handle(user, req)
-        mine = _department_ids(user)
-        assisting_waits = any(d.active and d.role == DepartmentRole.ASSIST and d.department_id in mine
-                              and d.accepted_at is None for d in req.departments.all())
-        for action in HANDLING_ACTIONS:
-            if action in allowed and handles:
-                actions.append(action)
-        if "accept" not in actions and assisting_waits:
-            actions.insert(0, "accept")
-    if services.is_reporter_side(user, req):
-        if "rate" in allowed:
-            actions.append("rate")
-        if "reopen" in allowed and req.reopen_until is not None and clock.now() <= req.reopen_until:
-            actions.append("reopen")
-    return actions
-
-
 def _timeline(req: Request) -> list[dict]:
     steps = []
     for e in req.timeline.all():
-        label = (workflow.TRANSITIONS[e.action].label if e.action in workflow.TRANSITIONS
-                 else workflow.NOTES.get(e.action, e.action))
+        label = workflow.label(e.action)
         steps.append({
-            "at": timezone.localtime(e.at), "actor": (e.actor.full_name or e.actor.username) if e.actor_id else "",
+            "at": timezone.localtime(e.at), "actor": e.actor_name if e.actor_id else "",
             "action": e.action, "label": label,
             "from": State(e.from_state).label if e.from_state in State.values else "",
             "to": State(e.to_state).label if e.to_state in State.values else "",
@@ -355,7 +284,7 @@ def _timeline(req: Request) -> list[dict]:
 def _detail_context(request, req: Request, *, error: ApplicationError | None = None, failed: str = "") -> dict:
     user = request.user
     now = clock.now()
-    actions = available_actions(user, req)
+    actions = workflow.available_actions(user, req)
     departments = [{
         "name": d.department.name, "code": d.department.code, "role": DepartmentRole(d.role).label,
         "lead": d.role == DepartmentRole.LEAD, "active": d.active, "accepted_at": d.accepted_at,
@@ -364,7 +293,7 @@ def _detail_context(request, req: Request, *, error: ApplicationError | None = N
     } for d in req.departments.all()]
     context = {
         "req": req, "state_label": State(req.state).label, "urgent": req.urgency == Urgency.URGENT,
-        "due": due_info(req.due_at, now) if req.is_open else None, "handler": handler_name(req),
+        "due": due_info(req.due_at, now) if req.is_open else None, "handler": rules.handler_name(req),
         "timeline": _timeline(req), "departments": departments, "actions": actions,
         "photos": [a.pk for a in req.attachments.all()],
         "may_see_household": req.household_id is not None and user_can(user, "household.view"),
@@ -372,7 +301,7 @@ def _detail_context(request, req: Request, *, error: ApplicationError | None = N
         "ratings": RATINGS, "now": now,
     }
     if "escalate" in actions:
-        context["departments_to_call"] = list(_county_departments(req.node).values())
+        context["departments_to_call"] = list(rules.callable_departments(req.node).values())
         posted_lead = request.POST.get("lead") if error else None
         context["lead_code"] = posted_lead if posted_lead is not None else req.category.department_code
         context["assisting_codes"] = request.POST.getlist("assisting") if error else []
@@ -389,7 +318,7 @@ def request_detail(request, request_id):
 def _escalation_departments(req: Request, data) -> tuple[list[Department], list[Department]]:
     if data.get("to") != "departments":
         return [], []
-    by_code = _county_departments(req.node)
+    by_code = rules.callable_departments(req.node)
     lead_code = (data.get("lead") or "").strip()
     if not lead_code:
         raise ValidationFailed(fields={"lead": [_("Choose the lead department.")]})
@@ -476,7 +405,7 @@ def inbox(request):
     user = request.user
     if not user_can(user, "request.handle"):
         raise NotFound()
-    mine = _department_ids(user)
+    mine = department_ids(user)
     rows = selectors.department_inbox(actor=user).defer("node__boundary", "handler_node__boundary")
     page = paginate(request, rows)
     now = clock.now()
@@ -486,10 +415,7 @@ def inbox(request):
         r.calls = [{"name": d.department.name, "role": DepartmentRole(d.role).label, "accepted_at": d.accepted_at,
                     "accept_due": due_info(d.accept_due, now) if d.accepted_at is None else None,
                     "resolve_due": due_info(d.resolve_due, now)} for d in calls]
-        waiting = [d for d in calls if d.accepted_at is None and d.department_id in mine]
-        lead_waits = any(d.role == DepartmentRole.LEAD for d in waiting) and r.state in (
-            State.ESCALATED, State.REOPENED, State.REPORTED)
-        r.may_accept = bool(waiting) and (lead_waits or all(d.role == DepartmentRole.ASSIST for d in waiting))
+        r.may_accept = "accept" in workflow.available_actions(user, r)
     return render(request, "dispatch/inbox.html", {"page": page, "is_officer": bool(mine)})
 
 
@@ -589,7 +515,7 @@ class RequestForm(forms.Form):
         # Larger photos are made smaller in the browser (dispatch-photo.js): the body limit
         # holds the whole form, so leave room for the other fields.
         self.fields["photo"].widget.attrs["data-shrink-above"] = max(0, settings.MAX_BODY_BYTES - 64 * 1024)
-        self.staff = not _only_resident(user)
+        self.staff = not is_resident_only(user)
         if self.staff:
             self.fields["place"].choices = [("", "—")] + _place_choices(user)
         else:
@@ -638,7 +564,7 @@ def request_new(request):
         raise NotFound()
     household = None
     preset = request.GET.get("household")
-    if preset and not _only_resident(user):
+    if preset and not is_resident_only(user):
         household = registry_selectors.household_get(actor=user, household_id=preset)
     status = 200
     if request.method == "POST":

@@ -1,74 +1,66 @@
-"""The request state machine: one transition table and one guard.
+"""The request state machine (群众诉求), declared on the core workflow kernel.
 
-Every change of state goes through ``transition()``, which checks the table, moves the
-state, and writes the timeline entry and the audit entry in the caller's transaction.
-An action the table does not allow from the current state is a 409.
+One table says, for each step, from which states, to which state, who may take it and when.
+``WORKFLOW.available_actions(actor, request)`` is what the API's detail returns and what
+the pages draw buttons for; the services take every step through ``WORKFLOW.take`` on a
+row they have locked, so a step the table refuses is refused everywhere alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core import audit, clock
-from tongxin.core.errors import Conflict
 from tongxin.core.i18n import LANGUAGE_CODES, localized
-from tongxin.core.rows import insert
+from tongxin.core.workflow import Condition, Transition, Workflow
+from tongxin.dispatch import rules
 from tongxin.dispatch.models import Request, State, TimelineEntry
 
-
-@dataclass(frozen=True)
-class Transition:
-    sources: frozenset[str]
-    target: str
-    label: object  # lazy translatable label shown on the timeline
-
-
 S = State
-TRANSITIONS: dict[str, Transition] = {
-    "accept": Transition(frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.ACCEPTED, _("accepted")),
-    "start": Transition(frozenset({S.ACCEPTED}), S.IN_PROGRESS, _("work started")),
-    "escalate": Transition(frozenset({S.REPORTED, S.ACCEPTED, S.IN_PROGRESS, S.ESCALATED, S.REOPENED}),
-                           S.ESCALATED, _("escalated")),
-    "auto_escalate": Transition(frozenset({S.REPORTED, S.ACCEPTED, S.IN_PROGRESS, S.ESCALATED, S.REOPENED}),
-                                S.ESCALATED, _("escalated automatically: deadline passed")),
-    "resolve": Transition(frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.RESOLVED, _("resolved")),
-    "reject": Transition(frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.REJECTED, _("rejected")),
-    "rate": Transition(frozenset({S.RESOLVED}), S.CLOSED, _("confirmed and rated")),
-    "reopen": Transition(frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, _("reopened")),
-    "auto_close": Transition(frozenset({S.RESOLVED}), S.CLOSED, _("closed automatically: not rated in time")),
-}
+OPEN_FOR_ESCALATION = frozenset({S.REPORTED, S.ACCEPTED, S.IN_PROGRESS, S.ESCALATED, S.REOPENED})
+HANDLED_ELSEWHERE = _("This request is handled by someone else now.")
+
+
+def _handles(actor, request: Request) -> bool:
+    return rules.may_handle(actor, request)
+
+
+def _handles_not_only_assisting(actor, request: Request) -> bool:
+    return rules.may_handle(actor, request) and not rules.assists_only(actor, request)
+
+
+REOPEN_WINDOW = Condition(
+    lambda actor, request: rules.may_still_reopen(request), "reopen_window_passed",
+    _("The time to reopen this request has passed; please file a new one."))
+NOT_YET_REPORTED = Condition(
+    lambda actor, request: rules.assisting_waits(actor, request), "already_accepted",
+    _("Your department has already accepted this request."))
+
+TRANSITIONS = [
+    Transition("accept", frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.ACCEPTED, _("accepted"),
+               who=_handles_not_only_assisting, denied=HANDLED_ELSEWHERE),
+    # 连心共治: an assisting department reports for duty while departments hold the request.
+    Transition("department_accept", frozenset({S.ESCALATED, S.ACCEPTED, S.IN_PROGRESS}), None,
+               _("department reported for duty"), who=rules.assists_only, when=(NOT_YET_REPORTED,),
+               verb="accept", denied=HANDLED_ELSEWHERE),
+    Transition("start", frozenset({S.ACCEPTED}), S.IN_PROGRESS, _("work started"), who=_handles,
+               denied=HANDLED_ELSEWHERE),
+    Transition("escalate", OPEN_FOR_ESCALATION, S.ESCALATED, _("escalated"), who=_handles,
+               denied=HANDLED_ELSEWHERE),
+    Transition("auto_escalate", OPEN_FOR_ESCALATION, S.ESCALATED, _("escalated automatically: deadline passed"),
+               system=True),
+    Transition("resolve", frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.RESOLVED, _("resolved"), who=_handles,
+               denied=HANDLED_ELSEWHERE),
+    Transition("reject", frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.REJECTED, _("rejected"),
+               who=_handles, denied=HANDLED_ELSEWHERE),
+    Transition("rate", frozenset({S.RESOLVED}), S.CLOSED, _("confirmed and rated"), who=rules.is_reporter_side,
+               denied=_("Only the person who reported it can rate this request.")),
+    Transition("reopen", frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, _("reopened"), who=rules.is_reporter_side,
+               when=(REOPEN_WINDOW,), denied=_("Only the person who reported it can reopen this request.")),
+    Transition("auto_close", frozenset({S.RESOLVED}), S.CLOSED, _("closed automatically: not rated in time"),
+               system=True),
+]
 # Steps that do not change the state but belong on the timeline.
-NOTES = {"file": _("filed"), "department_accept": _("department reported for duty"),
-         "overdue": _("overdue at the top level"), "attach": _("photo attached")}
-
-
-def allowed_actions(state: str) -> list[str]:
-    return [name for name, t in TRANSITIONS.items() if state in t.sources]
-
-
-def guard(request: Request, action: str) -> Transition:
-    """The one guard: the table allows ``action`` from the request's current state, or 409."""
-    transition = TRANSITIONS.get(action)
-    if transition is None or request.state not in transition.sources:
-        raise Conflict(
-            _("A request that is “%(state)s” cannot be “%(action)s”.") % {
-                "state": State(request.state).label,
-                "action": (transition.label if transition else action),
-            },
-            code="illegal_transition",
-        )
-    return transition
-
-
-def timeline_step(request: Request, *, actor, action: str, from_state: str, note: str,
-                  handler: dict[str, str]) -> TimelineEntry:
-    """Append one step; ``handler`` is who handles the request now, in each language (``names_of``)."""
-    return insert(TimelineEntry(
-        request=request, at=clock.now(), actor=actor if getattr(actor, "pk", None) else None, action=action,
-        from_state=from_state, to_state=request.state, handler=handler.get("zh-hans", ""), handler_names=handler,
-        note=note))
+NOTES = {"file": _("filed"), "overdue": _("overdue at the top level"), "attach": _("photo attached")}
 
 
 def names_of(*holders) -> dict[str, str]:
@@ -78,33 +70,31 @@ def names_of(*holders) -> dict[str, str]:
 
 
 def handler_names(request: Request) -> dict[str, str]:
-    """Who handles the request now, in every language: the departments named on it, or its handling node."""
-    departments = [d for d in request.departments.all() if d.active]
-    if request.state in (State.ESCALATED, State.ACCEPTED, State.IN_PROGRESS) and departments:
-        lead = [d for d in departments if d.role == "lead"]
-        return names_of(*(d.department for d in (lead or departments)))
-    return names_of(request.handler_node)
+    """Who handles the request now (``rules.current_handlers``), in every language."""
+    return names_of(*rules.current_handlers(request))
 
 
-def transition(request: Request, *, actor, action: str, note: str = "", changes: dict | None = None) -> Request:
-    """Move ``request`` (locked by the caller) through ``action``; timeline and audit in the same transaction."""
-    t = guard(request, action)
-    before = audit.snapshot(request)
-    from_state = request.state
-    request.state = t.target
-    for key, value in (changes or {}).items():
-        setattr(request, key, value)
-    request.save()
-    timeline_step(request, actor=actor, action=action, from_state=from_state, note=note,
-                  handler=handler_names(request))
-    audit.record(action=f"request.{action}", actor=actor, obj=request, before=before)
-    return request
+def _step_fields(request: Request) -> dict:
+    names = handler_names(request)
+    return {"handler": names.get("zh-hans", ""), "handler_names": names}
 
 
-def note(request: Request, *, actor, action: str, note: str = "", audit_it: bool = True) -> TimelineEntry:
-    """A timeline step that keeps the state (filing, a department reporting, …)."""
-    entry = timeline_step(request, actor=actor, action=action, from_state=request.state, note=note,
-                          handler=handler_names(request))
-    if audit_it:
-        audit.record(action=f"request.{action}", actor=actor, obj=request, after={"note": note[:200]})
-    return entry
+WORKFLOW = Workflow(
+    model=Request, states=State, transitions=TRANSITIONS, timeline=TimelineEntry, timeline_fk="request",
+    audit_prefix="request", notes=NOTES, step_fields=_step_fields,
+    illegal=_("A request that is “%(state)s” cannot be “%(action)s”."))
+
+# The table by name (tests and Open311 read labels from it).
+TRANSITION_TABLE = WORKFLOW.table
+
+
+def available_actions(actor, request: Request) -> list[str]:
+    return WORKFLOW.available_actions(actor, request)
+
+
+def allowed_actions(state: str) -> list[str]:
+    return WORKFLOW.allowed_from(state)
+
+
+def label(action: str):
+    return WORKFLOW.label(action)

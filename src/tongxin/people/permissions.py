@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tongxin.people.roles import role_allows
-from tongxin.people.scope import assignments
+from tongxin.people.scope import assignments, may
 
 
 def user_can(user, action: str) -> bool:
-    return any(role_allows(a.role, action) for a in assignments(user))
+    return may(user, action)
 
 
 def roles_of(user) -> set[str]:

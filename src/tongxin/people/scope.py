@@ -7,7 +7,10 @@ Rules (DESIGN.md principle 2, CommCare's location scope):
 - a department officer's assignment opens, for records that name departments, only
   what was escalated to their department;
 - a record outside scope is "not found" (404), never "forbidden".
-Every list, detail, export, statistic and API starts from ``restrict``.
+- the system actor (``core.actors.SYSTEM``: jobs, the command line, the seeder) may do
+  everything everywhere; it is the only way to act without a person.
+Every list, detail, export, statistic and API starts from ``restrict``; every write asks
+``require`` (or ``allows_at`` for something not yet written) before it changes anything.
 """
 
 from __future__ import annotations
@@ -20,15 +23,19 @@ from typing import NamedTuple
 from django.db import connection, models
 from django.db.models import Q
 
+from tongxin.core.actors import is_system
+from tongxin.core.errors import NotFound, PermissionDenied
 from tongxin.people.roles import DEPARTMENT_SCOPED_ACTIONS, Role, role_allows
 
 _NOTHING = Q(pk__in=[])
+# The dispatch centre: the role that may step in above departments holding a request.
+DISPATCH_CENTRE = frozenset({Role.DISPATCH_OFFICER})
 
 
 def assignments(user) -> list:
     """The user's role assignments, loaded once per user object: rows with ``role``,
     ``node_path``, ``node_id`` and ``department_id``."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if user is None or is_system(user) or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_tongxin_assignments", None)
     if cached is None:
@@ -65,6 +72,8 @@ def _read_assignments(user_id) -> list[Assignment]:
 
 def scope_q(user, action: str, model: type[models.Model]) -> Q:
     """A Q selecting the rows of ``model`` the user may take ``action`` on."""
+    if is_system(user):
+        return Q()
     path_field = getattr(model, "scope_path_field", None)
     household_field = getattr(model, "scope_household_field", None)
     paths: set[str] = set()
@@ -108,11 +117,66 @@ def scope_roots(user, action: str) -> list[str]:
     return [p for p in paths if not any(p != o and p.startswith(o) for o in paths)]
 
 
-def allows_at(user, action: str, path: str) -> bool:
+def allows_at(user, action: str, path: str, *, roles: frozenset[str] | None = None) -> bool:
     """Whether the user may take ``action`` on something placed at the node with ``path``
-    (through a node role: not a resident's household, not a department's calls)."""
+    (through a node role: not a resident's household, not a department's calls); ``roles``
+    narrows it to those roles."""
+    if is_system(user):
+        return True
     return any(
         role_allows(a.role, action) and a.role != Role.RESIDENT and path.startswith(a.node_path)
         and not (a.role == Role.DEPARTMENT_OFFICER and action in DEPARTMENT_SCOPED_ACTIONS)
+        and (roles is None or a.role in roles)
         for a in assignments(user)
     )
+
+
+def require(user, action: str, obj: models.Model) -> None:
+    """The write check: ``obj`` (saved or about to be) lies inside what ``user`` may take
+    ``action`` on. Out of reach is "not found" when the user may not even see it, else
+    "forbidden"."""
+    if is_system(user):
+        return
+    if obj.pk is not None and type(obj)._default_manager.filter(pk=obj.pk).filter(
+            scope_q(user, action, type(obj))).exists():
+        return
+    path = getattr(obj, getattr(type(obj), "scope_path_field", "") or "", None)
+    if obj.pk is None and isinstance(path, str) and allows_at(user, action, path):
+        return
+    raise NotFound()
+
+
+def may(user, action: str) -> bool:
+    """Whether the user's roles grant ``action`` anywhere at all (scope aside)."""
+    return is_system(user) or any(role_allows(a.role, action) for a in assignments(user))
+
+
+def require_action(user, action: str) -> None:
+    if not may(user, action):
+        raise PermissionDenied()
+
+
+# --- the exceptions, in one place ---------------------------------------------------------
+
+
+def department_ids(user) -> set:
+    """The departments the user serves as an officer of."""
+    return {a.department_id for a in assignments(user) if a.role == Role.DEPARTMENT_OFFICER and a.department_id}
+
+
+def node_paths(user) -> list[str]:
+    """The node paths of the user's assignments other than a department officer's (whose node
+    is only where the department sits) and a resident's."""
+    return [a.node_path for a in assignments(user) if a.role not in (Role.DEPARTMENT_OFFICER, Role.RESIDENT)]
+
+
+def is_resident_only(user) -> bool:
+    """A resident and nothing else: they act for their own household only."""
+    roles = {a.role for a in assignments(user)}
+    return roles == {Role.RESIDENT}
+
+
+def speaks_for_household(user, household_id) -> bool:
+    """The user holds the resident role and their account is linked to this household."""
+    return bool(household_id) and getattr(user, "household_id", None) == household_id and any(
+        a.role == Role.RESIDENT for a in assignments(user))

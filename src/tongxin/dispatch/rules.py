@@ -1,0 +1,133 @@
+"""Dispatch's rules, each in one place: which states are open, waiting or in work; who
+handles a request now; who may handle it and who speaks for its reporter; the reopen
+window; the departments a request may call.
+
+Everything here reads only what the caller has loaded (the request with its departments
+prefetched, the actor's assignments): no rule costs a query of its own, so the API, the
+pages, Open311, the workflow table and the notifications can all ask it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import Q
+
+from tongxin.core import clock
+from tongxin.core.actors import Actor
+from tongxin.dispatch.models import OPEN_STATES, DepartmentRole, Request, State
+from tongxin.grid.models import Department, Level, Node
+from tongxin.grid.selectors import ancestor_at
+from tongxin.people import scope
+
+__all__ = ["OPEN_STATES", "WAITING", "WORKING"]
+
+# Waiting to be accepted (the acceptance deadline runs), and in work (the resolution deadline runs).
+WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
+WORKING = (State.ACCEPTED, State.IN_PROGRESS)
+
+
+def active_departments(request: Request) -> list:
+    """The departments called in the current round (going up a level or reopening releases them)."""
+    return [d for d in request.departments.all() if d.active]
+
+
+def lead_departments(request: Request) -> list:
+    """The departments that hold the request now: the active lead (or, without one, every active one)."""
+    active = active_departments(request)
+    return [d for d in active if d.role == DepartmentRole.LEAD] or active
+
+
+def current_handlers(request: Request) -> list:
+    """Who handles the request now (or handled it, once it is resolved, rejected or closed):
+    the departments that hold it, or else its handling node. The one answer for the API's
+    ``handler_name``, the pages, Open311's ``agency_responsible``, the timeline and the
+    notifications."""
+    departments = lead_departments(request)
+    if departments:
+        return [d.department for d in departments]
+    return [request.handler_node]
+
+
+def handler_name(request: Request, separator: str = "、") -> str:
+    """``current_handlers`` by name, in the active language."""
+    return separator.join(h.name for h in current_handlers(request))
+
+
+def county_of(node: Node) -> Node:
+    return ancestor_at(node, Level.COUNTY) or node
+
+
+def reopen_until(resolved_at: dt.datetime) -> dt.datetime:
+    """Until when a request resolved at ``resolved_at`` may be reopened by its reporter."""
+    return resolved_at + dt.timedelta(days=settings.REOPEN_DAYS)
+
+
+def may_still_reopen(request: Request, now: dt.datetime | None = None) -> bool:
+    return request.reopen_until is not None and (now or clock.now()) <= request.reopen_until
+
+
+# --- who ------------------------------------------------------------------------------
+
+
+def may_handle(actor: Actor, request: Request) -> bool:
+    """Handling belongs to the current handler: officers of the departments that hold the
+    request, with the dispatch centre above able to step in; else staff at or above the
+    handling node."""
+    holding = {d.department_id for d in active_departments(request) if d.role == DepartmentRole.LEAD}
+    if holding & scope.department_ids(actor):
+        return True
+    if holding:
+        return scope.allows_at(actor, "request.handle", request.node_path, roles=scope.DISPATCH_CENTRE)
+    return scope.allows_at(actor, "request.handle", request.handler_node.path)
+
+
+def assisting_waits(actor: Actor, request: Request) -> bool:
+    """The actor is an officer of an assisting department called in this round, which has
+    not reported for duty yet."""
+    mine = scope.department_ids(actor)
+    return any(d.role == DepartmentRole.ASSIST and d.department_id in mine and d.accepted_at is None
+               for d in active_departments(request))
+
+
+def assists_only(actor: Actor, request: Request) -> bool:
+    """All of the actor's departments in this round assist (none leads): their ``accept`` is a
+    report for duty that leaves the state as it is."""
+    mine = [d for d in active_departments(request) if d.department_id in scope.department_ids(actor)]
+    return bool(mine) and all(d.role == DepartmentRole.ASSIST for d in mine)
+
+
+def is_reporter_side(actor: Actor, request: Request) -> bool:
+    """The reporter themself, their household's account, or staff who may handle requests where
+    it was filed (recording for the resident)."""
+    if request.reporter_id and getattr(actor, "pk", None) == request.reporter_id:
+        return True
+    if request.household_id and scope.speaks_for_household(actor, request.household_id):
+        return True
+    return scope.allows_at(actor, "request.handle", request.node_path)
+
+
+# --- departments ----------------------------------------------------------------------
+
+
+def callable_departments(node: Node) -> dict[str, Department]:
+    """The departments a request at ``node`` may call, by code: those of its county, and of its
+    townships where the county has none of that code. Departments are the government's own
+    structure, not anyone's personal data."""
+    county = county_of(node)
+    found: dict[str, Department] = {}
+    for d in Department.objects.filter(node_path__startswith=county.path).order_by("node_path", "code"):
+        found.setdefault(d.code, d)
+    return found
+
+
+def departments_near(actor: Actor) -> Q:
+    """Departments at or above the actor's part of the network (those their requests may reach),
+    or the officer's own department: the choices of a department filter."""
+    q = Q(pk__in=list(scope.department_ids(actor)))
+    for path in scope.node_paths(actor):
+        parts = path.strip("/").split("/")
+        ancestors = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+        q |= Q(node_path__in=ancestors) | Q(node_path__startswith=path)
+    return q
