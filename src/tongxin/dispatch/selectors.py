@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Count, DateTimeField, ExpressionWrapper, F, Prefetch, Q, Sum, When
-from django.db.models import DurationField, IntegerField, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Prefetch,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Substr
 
 from tongxin.core import clock
-from tongxin.core.errors import NotFound, parse_id, ValidationFailed
+from tongxin.core.errors import NotFound, ValidationFailed, parse_id
 from tongxin.core.refcache import ReferenceCache
 from tongxin.dispatch.models import (
-    OPEN_STATES,
     Attachment,
     Category,
     Request,
@@ -26,13 +37,10 @@ from tongxin.dispatch.models import (
     Visit,
     VisitRound,
 )
+from tongxin.dispatch.rules import OPEN_STATES, WAITING, WORKING
 from tongxin.grid.models import Node
 from tongxin.grid.selectors import children_and_prefix
 from tongxin.registry.models import Household
-
-
-WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
-WORKING = (State.ACCEPTED, State.IN_PROGRESS)
 
 DUE = Case(
     When(state__in=WAITING, then=F("accept_due")),
@@ -113,10 +121,9 @@ def request_place(*, actor, request_id) -> Request:
 
 def department_inbox(*, actor):
     """What was escalated to the actor's own departments and is still with them."""
-    from tongxin.people.roles import Role
-    from tongxin.people.scope import assignments
+    from tongxin.people.scope import department_ids
 
-    mine = [a.department_id for a in assignments(actor) if a.role == Role.DEPARTMENT_OFFICER and a.department_id]
+    mine = list(department_ids(actor))
     return request_list(actor=actor, open_only=True).filter(
         pk__in=RequestDepartment.objects.filter(active=True, department_id__in=mine).values("request_id"))
 

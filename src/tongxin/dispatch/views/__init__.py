@@ -1,0 +1,18 @@
+"""Web pages of requests (群众诉求), one module per page: the dispatch centre's ``queue`` and
+map, one request in ``detail`` (its timeline, and the buttons of
+``workflow.available_actions``), a department's ``inbox``, ``stats``, and residents' own
+requests in ``mine``; their forms in ``forms``, shared helpers in ``common``.
+
+Views are thin: they parse, call a dispatch selector or service, and render. An error a
+service raises re-renders the page with its message and status (POST-redirect-GET on
+success)."""
+
+from tongxin.dispatch.views.common import due_info
+from tongxin.dispatch.views.detail import request_act, request_detail, request_photo
+from tongxin.dispatch.views.inbox import inbox
+from tongxin.dispatch.views.mine import my_requests, request_new
+from tongxin.dispatch.views.queue import queue, request_map
+from tongxin.dispatch.views.stats import stats
+
+__all__ = ["due_info", "inbox", "my_requests", "queue", "request_act", "request_detail", "request_map", "request_new",
+           "request_photo", "stats"]
