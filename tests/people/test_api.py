@@ -114,3 +114,15 @@ def test_staff_roster_is_scoped(network, api):
     nodes = {i["node"] for i in items}
     assert network.a.grid.code in nodes and network.b.grid.code not in nodes
     assert all(n.startswith(network.a.township.code) for n in nodes)
+
+
+def test_the_staff_roster_page_and_api_list_the_same_people(network, api, page_client):
+    """Residents hold a role for their own household only: neither the page nor the API lists them."""
+    user = network.user("township1_staff")
+    items = api(user).get("/api/v1/staff?limit=500").json()["items"]
+    listed = {s["username"] for s in items}
+    assert listed and all(s["role"] != "resident" for s in items)
+    html = page_client(user).get("/staff/?page_size=500").content.decode()
+    for s in items:
+        assert s.get("full_name", s["username"]) in html or s["username"] in html, s
+    assert "resident_a" not in listed and "Resident A" not in html

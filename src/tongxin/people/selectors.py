@@ -10,12 +10,15 @@ from tongxin.people.roles import Role
 
 
 def staff_list(*, actor, node: Node | None = None, role: str | None = None):
-    qs = RoleAssignment.objects.visible_to(actor, "staff.view").select_related("user", "node", "department")
+    """The staff roster in scope, for the page and the API alike. Residents hold a role for
+    their own household only: they are not staff, and are never listed here."""
+    qs = (RoleAssignment.objects.visible_to(actor, "staff.view").exclude(role=Role.RESIDENT)
+          .select_related("user", "node", "department"))
     if node is not None:
         qs = qs.filter(node_path__startswith=node.path)
     if role:
         qs = qs.filter(role=role)
-    return qs.order_by("node_path", "role", "user__username", "id")
+    return qs.order_by("node_path", "role", "user__full_name", "user__username", "id")
 
 
 # Who staffs each node, as this process last read it (core/refcache.py): every new request

@@ -26,10 +26,8 @@ from tongxin.core import clock
 from tongxin.core.errors import Locked, NotAuthenticated, NotFound, ValidationFailed
 from tongxin.core.views import page_view, paginate
 from tongxin.grid.selectors import ancestors_visible, node_get
-from tongxin.people import services
-from tongxin.people.models import RoleAssignment
+from tongxin.people import selectors, services
 from tongxin.people.permissions import user_can
-from tongxin.people.roles import Role
 
 PENDING = "tongxin_login_pending"
 PENDING_SECONDS = 5 * 60
@@ -173,10 +171,6 @@ def staff_list(request):
     if not user_can(request.user, "staff.view"):
         raise NotFound()
     node = node_get(actor=request.user, code=request.GET["node"]) if request.GET.get("node") else None
-    # Residents hold a role for their own household only; they are not staff.
-    qs = RoleAssignment.objects.visible_to(request.user, "staff.view").exclude(role=Role.RESIDENT)
-    if node is not None:
-        qs = qs.filter(node_path__startswith=node.path)
-    qs = qs.select_related("user", "node", "department").order_by("node_path", "role", "user__full_name", "id")
+    qs = selectors.staff_list(actor=request.user, node=node)
     trail = [*ancestors_visible(actor=request.user, node=node), node] if node else []
     return render(request, "people/staff.html", {"node": node, "trail": trail, "page": paginate(request, qs)})
