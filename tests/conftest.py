@@ -241,7 +241,7 @@ def build_network(make: Factory) -> Network:
         users[name] = make.user(name, role, node)
     users["department_officer"] = make.user("department_officer", Role.DEPARTMENT_OFFICER, county,
                                             department=department)
-    people_services.user_household_link(actor=None, user=users["resident_a"], household=a.household,
+    registry_services.user_household_link(actor=None, user=users["resident_a"], household=a.household,
                                         check_scope=False)
     users["resident_a"].refresh_from_db()
     return Network(county=county, department=department, a=a, a2=sides["a2"], b=b, b2=sides["b2"],

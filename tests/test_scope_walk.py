@@ -68,7 +68,7 @@ def api_routes() -> list[Route]:
     from the same operations, but a route that breaks the document must not break the walk)."""
     prefix = _api_prefix()
     routes = []
-    for router_prefix, router in ninja_api._routers:
+    for router_prefix, router in ninja_api.mount_registered()._routers:
         for path, path_view in router.path_operations.items():
             for operation in path_view.operations:
                 path_params, query_params, body, body_fields = [], [], "", {}
@@ -262,7 +262,7 @@ def _accept(w, s):
 
 
 def _link(w, s):
-    from tongxin.people import services
+    from tongxin.registry import services
 
     services.user_household_link(actor=w.net.user("township1_staff"), user=s.account, household=s.household)
 

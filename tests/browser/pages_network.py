@@ -32,8 +32,8 @@ def id_number(birth: dt.date, seq: int) -> str:
 def build_network() -> SimpleNamespace:
     from tongxin.grid.services import node_create
     from tongxin.people.roles import Role
-    from tongxin.people.services import role_grant, user_create, user_household_link
-    from tongxin.registry.services import household_create, resident_create
+    from tongxin.people.services import role_grant, user_create
+    from tongxin.registry.services import household_create, resident_create, user_household_link
 
     def node(code, level, parent, zh, bo, en=""):
         return node_create(actor=None, check_scope=False, code=code, level=level, parent=parent,

@@ -135,7 +135,7 @@ def build_net() -> Net:
         ("resident_a", Role.RESIDENT, units["a"], {"language": "bo"}),
     ]:
         net.users[name] = make_user(name, role, node, **kw)
-    people_services.user_household_link(actor=None, user=net.users["resident_a"], household=households["a1"],
+    registry_services.user_household_link(actor=None, user=net.users["resident_a"], household=households["a1"],
                                         check_scope=False)
     return net
 

@@ -1,5 +1,9 @@
 """The API root: authentication, the error body of DESIGN.md, list paging.
 
+The root knows no app: each app registers its router (``core.extensions.add_router``) and
+``people`` registers who a bearer token names; the registered routers are mounted, in their
+order, the first time the URLs or the OpenAPI document are built.
+
 Every error leaves as ``{"error": {"code", "message", "fields"}}`` in the caller's
 language; a 500 is a bug, never a way to report bad input.
 """
@@ -21,14 +25,13 @@ from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
 from pydantic import ConfigDict
 
+from tongxin.core import extensions
 from tongxin.core.errors import ApplicationError
 
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
-        from tongxin.people.services import token_user
-
-        user = token_user(token)
+        user = extensions.token_user(token)
         if user is None:
             return None
         request.user = user
@@ -69,7 +72,29 @@ def paged(queryset, limit: int, offset: int) -> dict[str, Any]:
     return {"count": count, "items": list(queryset[offset: offset + limit])}
 
 
-api = NinjaAPI(
+class ApiRoot(NinjaAPI):
+    """The NinjaAPI that mounts the registered routers before it first builds its URLs."""
+
+    _mounted = False
+
+    def mount_registered(self) -> "ApiRoot":
+        if not self._mounted:
+            self._mounted = True
+            for prefix, router in extensions.routers():
+                self.add_router(prefix, router)
+        return self
+
+    @property
+    def urls(self):
+        self.mount_registered()
+        return super().urls
+
+    def get_openapi_schema(self, *args, **kwargs):
+        self.mount_registered()
+        return super().get_openapi_schema(*args, **kwargs)
+
+
+api = ApiRoot(
     title="Tongxin API",
     version="1",
     urls_namespace="api",
@@ -144,20 +169,3 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return error_response(request, 404, "not_found", _("Not found."))
-
-
-def _register_routers() -> None:
-    from tongxin.core.routes import router as core_router
-    from tongxin.dispatch.api import router as dispatch_router
-    from tongxin.grid.api import router as grid_router
-    from tongxin.people.api import router as people_router
-    from tongxin.registry.api import router as registry_router
-
-    api.add_router("", people_router)
-    api.add_router("", grid_router)
-    api.add_router("", registry_router)
-    api.add_router("", dispatch_router)
-    api.add_router("", core_router)
-
-
-_register_routers()

@@ -8,6 +8,15 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from tongxin.core import i18n
+        from django.urls import reverse
+
+        from tongxin.core import extensions, i18n
+        from tongxin.core.access import user_can
+        from tongxin.core.routes import router
 
         i18n.ensure_compiled()
+        extensions.add_router(router, order=90)
+        extensions.add_menu_entry(url_name="core:audit", label=_("Audit log"), order=40,
+                                  visible=lambda user: user_can(user, "audit.view"))
+        extensions.add_start_page(order=20, target=lambda user: reverse("core:audit")
+                                  if user_can(user, "audit.view") else None)

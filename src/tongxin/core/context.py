@@ -29,24 +29,14 @@ def reset(token: contextvars.Token) -> None:
 
 
 def navigation(request) -> dict:
-    """Template context: which menu entries the signed-in user may use."""
-    from tongxin.people.permissions import roles_of, user_can
-    from tongxin.people.roles import Role
+    """Template context: the menu entries the apps registered that the signed-in user may use,
+    in their order, as ``menu`` (a list of ``url`` and ``label``)."""
+    from django.urls import reverse
+
+    from tongxin.core import extensions
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": {}}
-    handles = user_can(user, "request.handle")
-    return {
-        "nav": {
-            "network": user_can(user, "node.view"),
-            "households": user_can(user, "household.view"),
-            "staff": user_can(user, "staff.view"),
-            "audit": user_can(user, "audit.view"),
-            # Requests: the dispatch queue and map, a department's inbox, figures, one's own.
-            "dispatch": handles or user_can(user, "dispatch.stats"),
-            "dispatch_inbox": Role.DEPARTMENT_OFFICER in roles_of(user),
-            "dispatch_stats": user_can(user, "dispatch.stats"),
-            "my_requests": user_can(user, "request.file") and not handles,
-        }
-    }
+        return {"menu": []}
+    return {"menu": [{"url": reverse(entry.url_name), "label": entry.label}
+                     for entry in extensions.menu_entries() if entry.visible(user)]}

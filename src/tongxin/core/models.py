@@ -6,16 +6,14 @@ import uuid6
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core import clock
+from tongxin.core import access, clock
 from tongxin.core.i18n import active_code
 
 
 class ScopedQuerySet(models.QuerySet):
     def visible_to(self, user, action: str) -> "ScopedQuerySet":
         """The rows ``user`` may take ``action`` on: always through the one scope function."""
-        from tongxin.people.scope import restrict
-
-        return restrict(self, user, action)
+        return access.restrict(self, user, action)
 
     def one_or_none(self):
         """The row a unique filter names, or None: like ``first()`` without the ORDER BY that

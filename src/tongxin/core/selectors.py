@@ -13,10 +13,9 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from tongxin.core.access import scope_roots, user_can
 from tongxin.core.errors import NotFound
 from tongxin.core.models import AuditEntry
-from tongxin.people.permissions import user_can
-from tongxin.people.scope import scope_roots
 
 
 def _audit_scope(actor) -> Q:

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, calendar, clock
+from tongxin.core.access import user_can
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import CalendarDay, Notification
-from tongxin.people.permissions import user_can
 
 
 def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]]) -> int:

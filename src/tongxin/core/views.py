@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django_htmx.http import HttpResponseClientRedirect
 
-from tongxin.core import selectors
+from tongxin.core import extensions, selectors
 from tongxin.core.errors import ApplicationError, NotAuthenticated, NotFound
 
 PAGE_SIZE = 50
@@ -115,16 +115,11 @@ def paginate(request, queryset, *, size: int = PAGE_SIZE, count: bool = True) ->
 
 @page_view
 def home(request):
-    """Where a signed-in user starts: their part of the network, the audit log, or their household."""
-    from tongxin.people.permissions import user_can
-
-    user = request.user
-    if user_can(user, "node.view"):
-        return redirect("grid:top")
-    if user_can(user, "audit.view"):
-        return redirect("core:audit")
-    if user.household_id and user_can(user, "household.view"):
-        return redirect("registry:household", household_id=user.household_id)
+    """Where a signed-in user starts: the first registered start page with a place for them
+    (their part of the network, the audit log, their household), else a plain welcome."""
+    url = extensions.start_page(request.user)
+    if url:
+        return redirect(url)
     return render(request, "core/home.html")
 
 

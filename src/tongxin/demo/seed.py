@@ -37,6 +37,7 @@ from tongxin.grid.models import Department, Level, Node
 from tongxin.people import services as people_services
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
+from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household, Resident
 
 PROFILES = ("kangma", "small", "region")
@@ -356,7 +357,7 @@ def resident_login(*, unit: Node, password_hash: str) -> Login:
         user = writers.staff_via_services(
             [StaffSpec(DEMO_USERNAMES[Role.RESIDENT], head.name, household.preferred_language, Role.RESIDENT, unit)],
             password_hash=password_hash)[0]
-        people_services.user_household_link(actor=None, user=user, household=household, check_scope=False)
+        registry_services.user_household_link(actor=None, user=user, household=household, check_scope=False)
     return Login(username=user.username, role=Role.RESIDENT, node_code=unit.code, node_name=unit.name_zh,
                  password=DEMO_PASSWORD, household=household_label(household))
 

@@ -6,3 +6,26 @@ class DispatchConfig(AppConfig):
     name = "tongxin.dispatch"
     label = "dispatch"
     verbose_name = _("Requests and dispatch")
+
+    def ready(self) -> None:
+        from tongxin.core import extensions
+        from tongxin.dispatch.api import router
+        from tongxin.people.permissions import roles_of, user_can
+        from tongxin.people.roles import Role
+
+        def handles(user) -> bool:
+            return user_can(user, "request.handle")
+
+        def queue(user) -> bool:  # the dispatch queue and map: who handles requests, or reads their figures
+            return handles(user) or user_can(user, "dispatch.stats")
+
+        extensions.add_router(router, order=40)
+        for order, url_name, label, visible in (
+            (50, "dispatch:queue", _("Requests"), queue),
+            (51, "dispatch:map", _("Map"), queue),
+            (60, "dispatch:inbox", _("Inbox"), lambda user: Role.DEPARTMENT_OFFICER in roles_of(user)),
+            (70, "dispatch:stats", _("Statistics"), lambda user: user_can(user, "dispatch.stats")),
+            (80, "dispatch:my_requests", _("My requests"),
+             lambda user: user_can(user, "request.file") and not handles(user)),
+        ):
+            extensions.add_menu_entry(url_name=url_name, label=label, visible=visible, order=order)

@@ -57,6 +57,7 @@ class RollupChild(Schema):
     code: str
     name: str
     level: str
+    # Figures registered by the apps that keep the records (core.extensions.add_rollup_figure):
     households: int
     residents: int
     grid_workers: int

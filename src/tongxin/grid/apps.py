@@ -6,3 +6,16 @@ class GridConfig(AppConfig):
     name = "tongxin.grid"
     label = "grid"
     verbose_name = _("Network")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from tongxin.core import extensions
+        from tongxin.core.access import user_can
+        from tongxin.grid.api import router
+
+        extensions.add_router(router, order=20)
+        extensions.add_menu_entry(url_name="grid:top", label=_("Network"), order=10,
+                                  visible=lambda user: user_can(user, "node.view"))
+        extensions.add_start_page(order=10, target=lambda user: reverse("grid:top")
+                                  if user_can(user, "node.view") else None)

@@ -2,6 +2,9 @@
 
 A roll-up is a constant number of queries whatever the node: the figures of every
 child come from one UNION of GROUP BYs over a fixed-length prefix of the path copies.
+The figures about people (households, residents, grid workers, …) are registered by the
+apps that keep those records (``core.extensions.add_rollup_figure``); the network counts
+its own nodes.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from dataclasses import dataclass, field
 from django.db.models import Count, IntegerField, Value
 from django.db.models.functions import Substr
 
+from tongxin.core import extensions
 from tongxin.core.errors import NotFound
 from tongxin.core.refcache import ReferenceCache
 from tongxin.grid.models import Node
-from tongxin.people.roles import Role
 
 
 def node_list(*, actor, level: str | None = None, parent: Node | None = None):
@@ -57,10 +60,17 @@ def ancestors_visible(*, actor, node: Node) -> list[Node]:
     return list(Node.objects.visible_to(actor, "node.view").filter(path__in=paths).order_by("path"))
 
 
-FIGURES = ("households", "residents", "grid_workers")
-# Counts of nodes below, by level, reported beside the figures.
+# Counts of nodes below, by level, reported beside the registered figures.
 NODE_FIGURES = {"township": "townships", "village": "villages", "grid": "grids", "unit": "units"}
-ALL_FIGURES = FIGURES + tuple(NODE_FIGURES.values())
+
+
+def figures() -> tuple[str, ...]:
+    """The names of the registered figures, in their order."""
+    return tuple(f.name for f in extensions.rollup_figures())
+
+
+def all_figures() -> tuple[str, ...]:
+    return figures() + tuple(NODE_FIGURES.values())
 
 
 @dataclass
@@ -78,21 +88,17 @@ class Rollup:
     children: list[RollupRow]
 
 
-def _grouped(path: str, length: int):
-    """One UNION query: (prefix, figure, count) for households, residents and grid workers."""
-    from tongxin.people.models import RoleAssignment
-    from tongxin.registry.models import Household, Resident
+def _grouped(path: str, length: int, registered: list):
+    """One UNION query: (prefix, figure index, count) for every registered figure."""
 
-    def part(qs, kind: int):
-        return (qs.filter(node_path__startswith=path)
-                .annotate(prefix=Substr("node_path", 1, length), kind=Value(kind, output_field=IntegerField()))
+    def part(figure, kind: int):
+        return (figure.rows().filter(**{f"{figure.path_field}__startswith": path})
+                .annotate(prefix=Substr(figure.path_field, 1, length),
+                          kind=Value(kind, output_field=IntegerField()))
                 .order_by().values("prefix", "kind").annotate(n=Count("*")))
 
-    return part(Household.objects.all(), 0).union(
-        part(Resident.objects.all(), 1),
-        part(RoleAssignment.objects.filter(role=Role.GRID_WORKER), 2),
-        all=True,
-    )
+    first, *others = [part(figure, kind) for kind, figure in enumerate(registered)]
+    return first.union(*others, all=True) if others else first
 
 
 def children_and_prefix(node: Node) -> tuple[list[Node], int]:
@@ -104,15 +110,18 @@ def children_and_prefix(node: Node) -> tuple[list[Node], int]:
 
 def node_rollup(*, actor, node: Node) -> Rollup:
     children, length = children_and_prefix(node)
+    registered = extensions.rollup_figures()
+    names = all_figures()
     by_prefix: dict[str, dict[str, int]] = {}
-    total = dict.fromkeys(ALL_FIGURES, 0)
+    total = dict.fromkeys(names, 0)
 
     def add(prefix: str, name: str, n: int) -> None:
-        by_prefix.setdefault(prefix, dict.fromkeys(ALL_FIGURES, 0))[name] += n
+        by_prefix.setdefault(prefix, dict.fromkeys(names, 0))[name] += n
         total[name] += n
 
-    for prefix, kind, n in _grouped(node.path, length).values_list("prefix", "kind", "n"):
-        add(prefix, FIGURES[kind], n)
+    if registered:
+        for prefix, kind, n in _grouped(node.path, length, registered).values_list("prefix", "kind", "n"):
+            add(prefix, registered[kind].name, n)
     nodes_below = (Node.objects.filter(path__startswith=node.path, level__in=list(NODE_FIGURES))
                    .exclude(pk=node.pk).exclude(parent=node).annotate(prefix=Substr("path", 1, length))
                    .order_by().values_list("prefix", "level").annotate(n=Count("*")))
@@ -122,5 +131,5 @@ def node_rollup(*, actor, node: Node) -> Rollup:
         if child.level in NODE_FIGURES:
             total[NODE_FIGURES[child.level]] += 1
     rows = [RollupRow(code=c.code, name=c.name, level=c.level,
-                      figures=by_prefix.get(c.path, dict.fromkeys(ALL_FIGURES, 0))) for c in children]
+                      figures=by_prefix.get(c.path, dict.fromkeys(names, 0))) for c in children]
     return Rollup(node=node, figures=total, children=rows)

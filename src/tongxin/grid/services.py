@@ -9,10 +9,10 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
+from tongxin.core.access import allows_at
 from tongxin.core.errors import NotFound, ValidationFailed, refuse_empty
 from tongxin.grid import selectors
 from tongxin.grid.models import CODE_LENGTH, LEVEL_ORDER, Department, Level, Node, NodeScoped
-from tongxin.people.scope import allows_at
 
 
 def _check_code(code: str, level: str) -> None:

@@ -5,30 +5,30 @@ from __future__ import annotations
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core import extensions
+from tongxin.core.access import scope_roots
 from tongxin.core.errors import NotFound
 from tongxin.core.views import page_view
 from tongxin.grid import selectors
 from tongxin.grid.models import LEVEL_ORDER, Level
-from tongxin.people.permissions import user_can
-from tongxin.people.scope import scope_roots
-from tongxin.registry.selectors import household_list
 
-FIGURE_LABELS = {
-    "households": _("Households"),
-    "residents": _("Residents"),
-    "grid_workers": _("Grid workers"),
+NODE_FIGURE_LABELS = {
     "townships": _("Townships"),
     "villages": _("Villages"),
     "grids": _("Grids"),
     "units": _("Household units"),
 }
-UNIT_HOUSEHOLDS_SHOWN = 50
+
+
+def _figure_labels() -> dict[str, str]:
+    """The registered figures' labels (people, from the apps that keep them), then the network's."""
+    return {**{f.name: f.label for f in extensions.rollup_figures()}, **NODE_FIGURE_LABELS}
 
 
 def _columns_below(level: str) -> list[str]:
     """The figures worth showing for a node of ``level``: people, and the levels below it."""
     below = {lv.value for lv in LEVEL_ORDER[LEVEL_ORDER.index(Level(level)) + 1:]}
-    return list(selectors.FIGURES) + [key for lv, key in selectors.NODE_FIGURES.items() if lv in below]
+    return list(selectors.figures()) + [key for lv, key in selectors.NODE_FIGURES.items() if lv in below]
 
 
 def _code(path: str) -> str:
@@ -58,18 +58,21 @@ def node_detail(request, code: str):
          "values": [row.figures[key] for key in child_columns]}
         for row in rollup.children
     ]
-    households = None
-    may_see_households = user_can(request.user, "household.view")
-    if node.level == Level.UNIT and may_see_households:
-        households = list(household_list(actor=request.user, node=node)[:UNIT_HOUSEHOLDS_SHOWN])
+    labels = _figure_labels()
+    links = [{"label": link.label, "url": link.url(node)}
+             for link in extensions.node_links() if link.visible(request.user)]
+    sections = []
+    for section in extensions.node_sections():
+        context = section.context(request, node)
+        if context is not None:
+            sections.append({"template": section.template, "context": context})
     return render(request, "grid/node.html", {
         "node": node,
         "level": Level(node.level).label,
         "ancestors": selectors.ancestors_visible(actor=request.user, node=node),
-        "figures": [(FIGURE_LABELS[key], rollup.figures[key]) for key in own_columns],
-        "child_headers": [FIGURE_LABELS[key] for key in child_columns],
+        "figures": [(labels[key], rollup.figures[key]) for key in own_columns],
+        "child_headers": [labels[key] for key in child_columns],
         "children": children,
-        "households": households,
-        "may_see_households": may_see_households,
-        "may_see_staff": user_can(request.user, "staff.view"),
+        "links": links,
+        "sections": sections,
     })

@@ -53,7 +53,6 @@ from tongxin.grid.selectors import node_get  # noqa: E402
 from tongxin.people import selectors  # noqa: E402
 from tongxin.people.models import Language, User  # noqa: E402
 from tongxin.people.roles import Role  # noqa: E402
-from tongxin.registry.selectors import household_get  # noqa: E402
 
 
 class StaffOut(Schema):
@@ -143,29 +142,3 @@ def role_grant(request, payload: GrantIn):
         if department is None:
             raise NotFound()
     return 201, services.role_grant(actor=request.auth, user=user, role=payload.role, node=node, department=department)
-
-
-class HouseholdLinkIn(In):
-    household: uuid.UUID
-
-
-class HouseholdLinkOut(Schema):
-    username: str
-    household: uuid.UUID | None
-
-    @staticmethod
-    def resolve_household(obj) -> uuid.UUID | None:
-        return obj.household_id
-
-
-@router.put("/users/{username}/household", response=HouseholdLinkOut,
-            summary="Link a resident's account to their household (staff at the household's place)")
-def user_household_link(request, username: str, payload: HouseholdLinkIn):
-    household = household_get(actor=request.auth, household_id=payload.household)
-    return services.user_household_link(actor=request.auth, user=_account(username), household=household)
-
-
-@router.delete("/users/{username}/household", response=HouseholdLinkOut,
-               summary="Take a resident's account off its household")
-def user_household_unlink(request, username: str):
-    return services.user_household_unlink(actor=request.auth, user=_account(username))

@@ -6,3 +6,25 @@ class PeopleConfig(AppConfig):
     name = "tongxin.people"
     label = "people"
     verbose_name = _("People")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from tongxin.core import access, extensions
+        from tongxin.people import permissions, scope, services
+        from tongxin.people.api import router
+        from tongxin.people.models import RoleAssignment
+        from tongxin.people.roles import Role
+
+        # The scope function decides for the kernel and every app (DESIGN.md principle 2).
+        access.provide(access.ScopeFunction(restrict=scope.restrict, user_can=permissions.user_can,
+                                            scope_roots=scope.scope_roots, allows_at=scope.allows_at))
+        extensions.set_token_resolver(services.token_user)
+        extensions.add_router(router, order=10)
+        extensions.add_menu_entry(url_name="people:staff", label=_("Staff"), order=30,
+                                  visible=lambda user: permissions.user_can(user, "staff.view"))
+        extensions.add_rollup_figure(name="grid_workers", label=_("Grid workers"), order=30,
+                                     rows=lambda: RoleAssignment.objects.filter(role=Role.GRID_WORKER))
+        extensions.add_node_link(label=_("Staff here"), order=20,
+                                 url=lambda node: f"{reverse('people:staff')}?node={node.code}",
+                                 visible=lambda user: permissions.user_can(user, "staff.view"))

@@ -1,5 +1,5 @@
-"""Writes about people: accounts, role grants, a resident's own household, logins (lockout
-and second factor), tokens."""
+"""Writes about people: accounts, role grants, logins (lockout and second factor), tokens.
+(A resident account's link to its household is the registry's: registry.services.)"""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from tongxin.people.models import ApiToken, RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
-from tongxin.registry.models import Household
 
 _TOTP_CONTEXT = "user.totp"
 _TOTP_WINDOW = 1  # time steps either side of now whose codes are accepted (clocks drift)
@@ -79,96 +78,6 @@ def role_grant(*, actor, user: User, role: str, node: Node, department: Departme
             audit.record(action="role.grant", actor=actor, obj=assignment)
     user.__dict__.pop("_tongxin_assignments", None)
     return assignment
-
-
-# --- a resident's own household ----------------------------------------------------------
-
-
-def _resident_paths(user: User) -> list[str]:
-    """The node paths of the user's resident roles, read afresh (not from the per-object cache)."""
-    return list(RoleAssignment.objects.filter(user_id=user.pk, role=Role.RESIDENT).order_by()
-                .values_list("node_path", flat=True))
-
-
-def _locked_household_id(user: User):
-    """The user's household link as stored, the row locked until the transaction ends."""
-    found = list(User.objects.select_for_update().filter(pk=user.pk).values_list("household_id", flat=True))
-    if not found:
-        raise NotFound()  # the account is gone
-    return found[0]
-
-
-def _household_path(household_id) -> str:
-    return Household.objects.filter(pk=household_id).values_list("node_path", flat=True).first() or ""
-
-
-def _set_household(user: User, household: Household | None) -> None:
-    now = clock.now()
-    User.objects.filter(pk=user.pk).update(household=household, updated_at=now)
-    user.household = household
-    user.updated_at = now
-
-
-def user_household_link(*, actor, user: User, household: Household, check_scope: bool = True) -> User:
-    """Link a resident's account to their own household (the one household they see and file
-    requests about, people.scope). Staff who may link at the household's place do it
-    (``household.link``); a household outside the actor's scope is not found.
-
-    The account must hold the resident role at the household's unit or above it. Linking to
-    another household moves the link (the old one must lie in the actor's scope too); linking
-    again to the same household changes nothing and writes no audit entry. Nobody links their
-    own account (a member of staff would become a resident of a household they serve)."""
-    if check_scope:
-        if not allows_at(actor, "household.link", household.node_path):
-            raise NotFound()
-        if getattr(actor, "pk", None) == user.pk:
-            raise PermissionDenied(_("Nobody may change the household link of their own account."))
-    paths = _resident_paths(user)
-    if not paths:
-        raise ValidationFailed(_("Only an account with the resident role can be linked to a household."),
-                               code="not_a_resident",
-                               fields={"username": [_("This account does not hold the resident role.")]})
-    if not any(household.node_path.startswith(path) for path in paths):
-        raise ValidationFailed(_("The household is not where this account holds its resident role."),
-                               code="household_elsewhere",
-                               fields={"household": [_("Choose a household at or below the place where "
-                                                       "this account holds its resident role.")]})
-    with transaction.atomic():
-        current = _locked_household_id(user)
-        if current == household.pk:
-            user.household = household
-            return user
-        if current is not None and check_scope and not allows_at(actor, "household.link", _household_path(current)):
-            raise NotFound()  # moving the link takes it from a household outside the actor's scope
-        _set_household(user, household)
-        audit.record(action="user.household_link", actor=actor, obj=user, node_path=household.node_path,
-                     before={"household_id": str(current) if current else None},
-                     after={"household_id": str(household.pk)})
-    user.__dict__.pop("_tongxin_assignments", None)
-    return user
-
-
-def user_household_unlink(*, actor, user: User, check_scope: bool = True) -> User:
-    """Take a resident's account off its household. The household must lie in the actor's
-    scope (``household.link``); an account linked to none is in scope where its resident role
-    is, and unlinking it again changes nothing and writes no audit entry."""
-    with transaction.atomic():
-        current = _locked_household_id(user)
-        path = _household_path(current) if current is not None else ""
-        if check_scope:
-            places = [path] if current is not None else _resident_paths(user)
-            if not any(allows_at(actor, "household.link", place) for place in places):
-                raise NotFound()
-            if getattr(actor, "pk", None) == user.pk:
-                raise PermissionDenied(_("Nobody may change the household link of their own account."))
-        if current is None:
-            user.household = None
-            return user
-        _set_household(user, None)
-        audit.record(action="user.household_unlink", actor=actor, obj=user, node_path=path,
-                     before={"household_id": str(current)}, after={"household_id": None})
-    user.__dict__.pop("_tongxin_assignments", None)
-    return user
 
 
 def needs_second_factor(user: User) -> bool:

@@ -6,7 +6,9 @@ import uuid
 from ninja import Field, Query, Router, Schema
 
 from tongxin.core.api import In, Page, paged
+from tongxin.core.errors import NotFound
 from tongxin.grid.selectors import node_get
+from tongxin.people.models import User
 from tongxin.registry import selectors, services
 
 router = Router(tags=["registry"])
@@ -194,3 +196,39 @@ def resident_update(request, resident_id: str, payload: ResidentPatch):
     resident = selectors.resident_get(actor=request.auth, resident_id=resident_id)
     resident = services.resident_update(actor=request.auth, resident=resident, **payload.dict(exclude_unset=True))
     return _resident_out(request, resident)
+
+
+# --- a resident account's own household ---------------------------------------------------------
+
+
+def _account(username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound()
+    return user
+
+
+class HouseholdLinkIn(In):
+    household: uuid.UUID
+
+
+class HouseholdLinkOut(Schema):
+    username: str
+    household: uuid.UUID | None
+
+    @staticmethod
+    def resolve_household(obj) -> uuid.UUID | None:
+        return obj.household_id
+
+
+@router.put("/users/{username}/household", response=HouseholdLinkOut, tags=["auth"],
+            summary="Link a resident's account to their household (staff at the household's place)")
+def user_household_link(request, username: str, payload: HouseholdLinkIn):
+    household = selectors.household_get(actor=request.auth, household_id=payload.household)
+    return services.user_household_link(actor=request.auth, user=_account(username), household=household)
+
+
+@router.delete("/users/{username}/household", response=HouseholdLinkOut, tags=["auth"],
+               summary="Take a resident's account off its household")
+def user_household_unlink(request, username: str):
+    return services.user_household_unlink(actor=request.auth, user=_account(username))

@@ -1,8 +1,43 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+UNIT_HOUSEHOLDS_SHOWN = 50
+
 
 class RegistryConfig(AppConfig):
     name = "tongxin.registry"
     label = "registry"
     verbose_name = _("Registry")
+
+    def ready(self) -> None:
+        from django.urls import reverse
+
+        from tongxin.core import extensions
+        from tongxin.core.access import user_can
+        from tongxin.grid.models import Level
+        from tongxin.registry.api import router
+        from tongxin.registry.models import Household, Resident
+        from tongxin.registry.selectors import household_list
+
+        def own_household(user):
+            if user.household_id and user_can(user, "household.view"):
+                return reverse("registry:household", kwargs={"household_id": user.household_id})
+            return None
+
+        def unit_households(request, node):
+            if node.level != Level.UNIT or not user_can(request.user, "household.view"):
+                return None
+            return {"households": list(household_list(actor=request.user, node=node)[:UNIT_HOUSEHOLDS_SHOWN])}
+
+        extensions.add_router(router, order=30)
+        extensions.add_menu_entry(url_name="registry:household_list", label=_("Households"), order=20,
+                                  visible=lambda user: user_can(user, "household.view"))
+        extensions.add_start_page(order=30, target=own_household)
+        extensions.add_rollup_figure(name="households", label=_("Households"), order=10,
+                                     rows=lambda: Household.objects.all())
+        extensions.add_rollup_figure(name="residents", label=_("Residents"), order=20,
+                                     rows=lambda: Resident.objects.all())
+        extensions.add_node_link(label=_("Households here"), order=10,
+                                 url=lambda node: f"{reverse('registry:household_list')}?node={node.code}",
+                                 visible=lambda user: user_can(user, "household.view"))
+        extensions.add_node_section(template="registry/_unit_households.html", context=unit_households, order=10)

@@ -8,7 +8,8 @@ import pytest
 from tongxin.core import audit
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import AuditEntry
-from tongxin.people import services
+from tongxin.people import services as people_services
+from tongxin.registry import services
 from tongxin.people.models import User
 from tongxin.people.roles import Role, role_allows
 from tongxin.people.scope import assignments
@@ -129,7 +130,7 @@ def test_the_household_must_lie_where_the_resident_role_is(network, make, db_sta
 
 def test_nobody_links_their_own_account(network, db_state):
     worker = network.user("grid_worker_a")
-    services.role_grant(actor=None, user=worker, role=Role.RESIDENT, node=network.a.unit, check_scope=False)
+    people_services.role_grant(actor=None, user=worker, role=Role.RESIDENT, node=network.a.unit, check_scope=False)
     before = db_state()
     with pytest.raises(PermissionDenied):
         services.user_household_link(actor=network.user("grid_worker_a"), user=worker,

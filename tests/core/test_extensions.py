@@ -1,0 +1,84 @@
+"""Apps plug into the kernel by registration (core.extensions, core.access): the API root
+holds every app's routes, the menu and the start page are what they were when the kernel
+wrote them itself, and the roll-up's figures come from the apps that keep the records."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from tongxin.core import access, extensions
+from tongxin.core.api import api
+from tongxin.core.context import navigation
+from tongxin.grid import selectors as grid_selectors
+from tongxin.people.permissions import roles_of, user_can
+from tongxin.people.roles import Role
+
+
+def test_the_api_root_holds_every_apps_routes():
+    paths = set(api.get_openapi_schema()["paths"])
+    for path in ("/api/v1/auth/token", "/api/v1/nodes/{code}/rollup", "/api/v1/households",
+                 "/api/v1/users/{username}/household", "/api/v1/requests", "/api/v1/calendar/{year}"):
+        assert path in paths, path
+    # Mounted in the registered order: people, grid, registry, dispatch, then the kernel's own.
+    tags = [op["tags"][0] for item in api.get_openapi_schema()["paths"].values() for op in item.values()]
+    first = {tag: tags.index(tag) for tag in tags}
+    assert first["auth"] < first["network"] < first["registry"] < first["calendar and inbox"], first
+
+
+def _menu_as_the_kernel_wrote_it(user) -> list[str]:
+    """The menu before apps registered it (core/context.py and base.html of the earlier code)."""
+    handles = user_can(user, "request.handle")
+    rule = [
+        ("grid:top", user_can(user, "node.view")),
+        ("registry:household_list", user_can(user, "household.view")),
+        ("people:staff", user_can(user, "staff.view")),
+        ("core:audit", user_can(user, "audit.view")),
+        ("dispatch:queue", handles or user_can(user, "dispatch.stats")),
+        ("dispatch:map", handles or user_can(user, "dispatch.stats")),
+        ("dispatch:inbox", Role.DEPARTMENT_OFFICER in roles_of(user)),
+        ("dispatch:stats", user_can(user, "dispatch.stats")),
+        ("dispatch:my_requests", user_can(user, "request.file") and not handles),
+    ]
+    return [reverse(name) for name, shown in rule if shown]
+
+
+@pytest.mark.django_db
+def test_the_registered_menu_is_the_one_every_role_had(shared_network):
+    request = RequestFactory().get("/")
+    roles_seen = set()
+    for name in shared_network.users:
+        user = shared_network.user(name)
+        request.user = user
+        menu = navigation(request)["menu"]
+        assert [entry["url"] for entry in menu] == _menu_as_the_kernel_wrote_it(user), name
+        assert all(str(entry["label"]) for entry in menu)
+        roles_seen |= roles_of(user)
+    assert {Role.GRID_WORKER, Role.RESIDENT, Role.DEPARTMENT_OFFICER, Role.SYSTEM_ADMIN} <= roles_seen
+
+
+@pytest.mark.django_db
+def test_the_start_page_follows_the_registered_order(shared_network):
+    worker = shared_network.user("grid_worker_a")
+    assert extensions.start_page(worker) == reverse("grid:top")
+    resident = shared_network.user("resident_a")
+    assert extensions.start_page(resident) == reverse("registry:household",
+                                                      kwargs={"household_id": resident.household_id})
+
+
+def test_the_rollup_figures_come_from_the_apps_that_keep_the_records():
+    assert grid_selectors.figures() == ("households", "residents", "grid_workers")
+    models = [figure.rows().model._meta.label for figure in extensions.rollup_figures()]
+    assert models == ["registry.Household", "registry.Resident", "people.RoleAssignment"]
+
+
+@pytest.mark.django_db
+def test_the_scope_function_is_the_one_people_registered(shared_network):
+    from tongxin.grid.models import Node
+    from tongxin.people import scope
+
+    worker = shared_network.user("grid_worker_a")
+    assert list(access.restrict(Node.objects.all(), worker, "node.view")) == list(
+        scope.restrict(Node.objects.all(), worker, "node.view"))
+    assert access.scope_roots(worker, "node.view") == scope.scope_roots(worker, "node.view")
