@@ -56,21 +56,15 @@ NUMBER_ATTEMPTS = 5  # draws of a request number's random part before giving up
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
-def _deadline(start: dt.datetime, amount: int, unit: str) -> dt.datetime:
-    if unit == TimeUnit.HOURS:
-        return calendar.add_working_hours(start, amount)
-    return calendar.add_working_days(start, amount)
-
-
-def _accept_due(category: Category, start: dt.datetime, urgency: str) -> dt.datetime:
+def _accept_due(category: Category, start: dt.datetime, urgency: str, place: str | None = None) -> dt.datetime:
     amount = category.accept_within
     if urgency == Urgency.URGENT and category.accept_unit == TimeUnit.HOURS:
         amount = max(1, amount // 2)
-    return _deadline(start, amount, category.accept_unit)
+    return calendar.deadline(start, amount, category.accept_unit, place)
 
 
-def _resolve_due(category: Category, start: dt.datetime) -> dt.datetime:
-    return _deadline(start, category.resolve_within, category.resolve_unit)
+def _resolve_due(category: Category, start: dt.datetime, place: str | None = None) -> dt.datetime:
+    return calendar.deadline(start, category.resolve_within, category.resolve_unit, place)
 
 
 def _ancestor_at(node: Node, level: str) -> Node:
@@ -89,9 +83,9 @@ def _lock(request: Request) -> Request:
             .get(pk=request.pk))
 
 
-def working_hours(start: dt.datetime, end: dt.datetime) -> float:
+def working_hours(start: dt.datetime, end: dt.datetime, place: str | None = None) -> float:
     """Office hours between two moments (working days and sessions of the official calendar)."""
-    return round(calendar.working_time_between(start, end).total_seconds() / 3600, 4)
+    return calendar.working_hours_between(start, end, place)
 
 
 def _number(node: Node, moment: dt.datetime) -> str:
@@ -194,7 +188,7 @@ def request_file(*, actor, category: Category, node: Node, description: str, lat
         category=category, description=description.strip(), lat=lat, lon=lon,
         household=household, reporter=actor if getattr(actor, "pk", None) else None, reporter_kind=reporter_kind,
         urgency=urgency, node=node, node_path=node.path, handler_node=handler, handler_level=handler.level,
-        accept_due=_accept_due(category, now, urgency), state=State.REPORTED)
+        accept_due=_accept_due(category, now, urgency, node.path), state=State.REPORTED)
     if client_id is not None:
         fields["id"] = client_id
     # Read before the transaction, where the staff cache may answer (core/refcache.py).
@@ -258,7 +252,7 @@ def request_accept(*, actor, request: Request, note: str = "") -> Request:
             d.save()
         due = request.accept_due
         lead = next((d for d in mine if d.role == DepartmentRole.LEAD), None)
-        resolve_due = lead.resolve_due if lead else _resolve_due(request.category, now)
+        resolve_due = lead.resolve_due if lead else _resolve_due(request.category, now, request.node_path)
         on_time = due is None or now <= due
         workflow.transition(request, actor=actor, action="accept", note=note, changes={
             "accepted_at": now, "resolve_due": resolve_due,
@@ -325,7 +319,7 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
                 raise ValidationFailed(fields={"departments": [_("The department is not in this county.")]})
         now = clock.now()
         previous_handlers = _handlers(request)
-        accept_due = _accept_due(request.category, now, request.urgency)
+        accept_due = _accept_due(request.category, now, request.urgency, request.node_path)
         late = {}
         if automatic:
             if request.state in (State.ACCEPTED, State.IN_PROGRESS):
@@ -334,7 +328,7 @@ def request_escalate(*, actor, request: Request, reason: str, departments: Seque
                 late["accepted_on_time"] = False
         if lead:
             request.departments.filter(active=True).update(active=False, updated_at=now)
-            resolve_due = _resolve_due(request.category, accept_due)
+            resolve_due = _resolve_due(request.category, accept_due, request.node_path)
             for d, role in [(lead[0], DepartmentRole.LEAD), *[(a, DepartmentRole.ASSIST) for a in assisting]]:
                 RequestDepartment.objects.create(request=request, department=d, role=role, accept_due=accept_due,
                                                  resolve_due=resolve_due)
@@ -380,7 +374,7 @@ def request_resolve(*, actor, request: Request, resolution: str) -> Request:
         on_time = request.resolve_due is None or now <= request.resolve_due
         workflow.transition(request, actor=actor, action="resolve", note=resolution, changes={
             "resolved_at": now, "resolution": resolution.strip(),
-            "resolve_working_hours": working_hours(request.created_at, now),
+            "resolve_working_hours": working_hours(request.created_at, now, request.node_path),
             "resolved_on_time": on_time if request.resolved_on_time is None else request.resolved_on_time and on_time,
             "reopen_until": now + dt.timedelta(days=settings.REOPEN_DAYS),
         })
@@ -443,7 +437,7 @@ def request_reopen(*, actor, request: Request, reason: str) -> Request:
         request.departments.filter(active=True).update(active=False, updated_at=now)
         workflow.transition(request, actor=actor, action="reopen", note=reason, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
-            "closed_at": None, "resolved_at": None, "resolve_working_hours": None, "accept_due": _accept_due(request.category, now, request.urgency),
+            "closed_at": None, "resolved_at": None, "resolve_working_hours": None, "accept_due": _accept_due(request.category, now, request.urgency, request.node_path),
             "resolve_due": None, "reopen_until": None})
         notify(recipients=_handlers(request), kind="request.reopened",
                subject=lambda: gettext("Request %(number)s was reopened") % {"number": request.number},
