@@ -28,9 +28,8 @@ def _fresh_cache():
 
 
 def enter(day: dt.date, working: bool, name: str = "") -> None:
-    """An administrator's entry; the calendar reads entries once per year until told."""
-    CalendarDay.objects.update_or_create(date=day, defaults={"is_working_day": working, "name": name})
-    calendar.clear_cache()
+    """An administrator's national entry; its save tells the calendar (no clearing by hand)."""
+    CalendarDay.objects.update_or_create(date=day, region="", defaults={"is_working_day": working, "name": name})
 
 
 # --- the package's schedule ------------------------------------------------------------
