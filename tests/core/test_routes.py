@@ -94,3 +94,42 @@ def test_the_inbox_shows_and_reads_only_the_callers_notifications(client, county
     mine.refresh_from_db()
     assert mine.read_at is not None and theirs.read_at is None
     assert client.get("/api/v1/notifications", **headers).json()["unread"] == 0
+
+
+def test_a_region_enters_its_own_days_over_the_national_calendar(client, county):
+    headers = _admin_headers(client, county)
+    losar = [{"date": "2027-02-08", "working": False, "name": "ལོ་གསར། Losar (test entry)"}]
+    audit_before = AuditEntry.objects.count()
+    response = client.put("/api/v1/calendar/2027?region=54", json.dumps({"days": losar}),
+                          content_type="application/json", **headers)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["region"] == "54" and [d["date"] for d in body["entered"]] == ["2027-02-08"]
+    assert body["known"] is False  # a region's days do not make the national schedule known
+    assert AuditEntry.objects.count() == audit_before + 1
+    entry = AuditEntry.objects.order_by("-id").first()
+    assert entry.action == "calendar.set_year" and entry.object_id == "2027/54"
+    # The national calendar is untouched; Kangma (540230) keeps Losar, Beijing works.
+    assert client.get("/api/v1/calendar/2027", **headers).json()["entered"] == []
+    assert client.get("/api/v1/calendar/2027?region=54", **headers).json()["entered"][0]["name"].startswith("ལོ་གསར")
+    assert not calendar.is_working_day(dt.date(2027, 2, 8), place=county.path)
+    assert calendar.is_working_day(dt.date(2027, 2, 8), place="110101")
+    # Entering the national year replaces national entries only.
+    national = [{"date": "2027-02-09", "working": False, "name": "春节"}]
+    assert client.put("/api/v1/calendar/2027", json.dumps({"days": national}), content_type="application/json",
+                      **headers).status_code == 200
+    assert set(CalendarDay.objects.values_list("region", "date")) == {
+        ("54", dt.date(2027, 2, 8)), ("", dt.date(2027, 2, 9))}
+
+
+def test_an_unknown_region_is_refused_in_the_callers_language(client, county):
+    headers = {**_admin_headers(client, county), "HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    put = lambda region: client.put(f"/api/v1/calendar/2027?region={region}",  # noqa: E731
+                                    json.dumps({"days": [{"date": "2027-02-08", "working": False}]}),
+                                    content_type="application/json", **headers)
+    unknown = put("11")  # Beijing: no place in this network
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["fields"]["region"] == ["网络中没有代码以 11 开头的地方。"]
+    assert put("Tibet").status_code == 422
+    assert put("5" * 19).status_code == 422
+    assert CalendarDay.objects.count() == 0

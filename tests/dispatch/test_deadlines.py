@@ -98,3 +98,22 @@ def test_handling_time_in_office_hours_leaves_out_the_holiday(net):
     # Reopened, it is no longer resolved: the figure goes until it is resolved again.
     reporter_side = services.request_reopen(actor=worker, request=request, reason="frozen again")
     assert reporter_side.resolve_working_hours is None
+
+
+def test_a_regional_holiday_moves_the_deadlines_of_requests_filed_under_its_region(net):
+    clock.set_now(at(2026, 3, 2, 16, 0))  # a Monday
+    before = file_request(net, category="water")  # 4 working hours: 16:00-18:30, then 09:30-11:00
+    assert before.accept_due == at(2026, 3, 3, 11, 0)
+    # Elsewhere in the country (Beijing's code) a day off changes nothing in Kangma.
+    CalendarDay.objects.create(region="11", date=dt.date(2026, 3, 3), is_working_day=False)
+    assert file_request(net, category="water").accept_due == at(2026, 3, 3, 11, 0)
+    # A day off for Tibet (54): Kangma's requests skip it, at filing and at acceptance.
+    CalendarDay.objects.create(region="54", date=dt.date(2026, 3, 3), is_working_day=False, name="regional day")
+    request = file_request(net, category="water")
+    assert request.accept_due == at(2026, 3, 4, 11, 0)
+    request = services.request_accept(actor=net.user("grid_worker_a"), request=request)
+    assert request.resolve_due == at(2026, 3, 6, 18, 30)  # 3 working days: 4, 5 and 6 March
+    # Handling time leaves the regional day out too.
+    clock.set_now(at(2026, 3, 4, 10, 0))
+    request = services.request_resolve(actor=net.user("grid_worker_a"), request=request, resolution="fixed")
+    assert request.resolve_working_hours == 3.0  # 16:00-18:30 on the 2nd, 09:30-10:00 on the 4th

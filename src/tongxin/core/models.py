@@ -114,9 +114,12 @@ class IdempotencyRecord(models.Model):
 class CalendarDay(models.Model):
     """An administrator's entry in the official working-day calendar: a holiday, or a
     make-up working day (调休). Entries override the calendar package, so a year's
-    schedule can be entered before the package knows it."""
+    schedule can be entered before the package knows it. An entry with a ``region`` (a
+    node code prefix: "54" is Tibet) holds for the places under it only, over the
+    national entry and the package (Losar, the Shoton festival)."""
 
-    date = models.DateField(unique=True, verbose_name=_("date"))
+    date = models.DateField(verbose_name=_("date"))
+    region = models.CharField(max_length=18, blank=True, default="", verbose_name=_("region (code prefix)"))
     is_working_day = models.BooleanField(verbose_name=_("working day"))
     name = models.CharField(max_length=100, blank=True, verbose_name=_("name"))
     updated_at = models.DateTimeField(default=clock.now, verbose_name=_("updated at"))
@@ -124,7 +127,8 @@ class CalendarDay(models.Model):
     class Meta:
         verbose_name = _("calendar day")
         verbose_name_plural = _("calendar days")
-        ordering = ["date"]
+        ordering = ["region", "date"]
+        constraints = [models.UniqueConstraint(fields=["region", "date"], name="calendarday_region_date_unique")]
 
 
 class Notification(models.Model):

@@ -9,12 +9,14 @@ DHIS2 keeps its organisation units.
 Two rules keep it honest:
 
 - only committed data is kept: inside a transaction (a service's write, or a test that will
-  roll back) the cache is bypassed, so a value that may still be undone is never served;
+  roll back) the cache is bypassed, so a value that may still be undone is never served
+  (a cache made with ``serve_in_transactions`` serves committed values there, keeps none);
 - a change to a cached model moves the cache to a new generation at once and again when the
-  change commits, so nothing read before it is served after it. With the default memory
-  cache, other processes (a second server, the job worker) see the change when their copy
-  expires, within ``TONGXIN_REFERENCE_CACHE_SECONDS`` (60; 0 turns caching off); with a
-  shared cache, within a second.
+  change commits, so nothing read before it is served after it; writes that send no signal
+  (``core.rows.insert``, ``bulk_create``, ``QuerySet.update``, SQL) call ``model_changed``.
+  With the default memory cache, other processes (a second server, the job worker) see the
+  change when their copy expires, within ``TONGXIN_REFERENCE_CACHE_SECONDS`` (60; 0 turns
+  caching off); with a shared cache, within a second.
 
 Values come back as copies (the cache pickles them), so callers may not share an instance
 between threads by accident.
@@ -30,20 +32,33 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 _ALL: list["ReferenceCache"] = []
+_TRACKING: dict[str, list["ReferenceCache"]] = {}  # model label (lower case) -> the caches it feeds
 _MISSING = object()
 
 
 class ReferenceCache:
-    def __init__(self, name: str, *, models: tuple[str, ...]):
+    """``models`` are the labels whose saves and deletes make the cache forget (post_save and
+    post_delete, connected at once, so a process that writes before it ever reads still tells
+    the others). ``serve_in_transactions``: read inside a transaction too (never kept there);
+    for data that no service reads back in the transaction that changes it — the change moves
+    the generation at once, so the transaction that writes still reads its own rows."""
+
+    def __init__(self, name: str, *, models: tuple[str, ...], serve_in_transactions: bool = False):
         self.name = name
         self.models = models
-        self._connected = False
+        self.serve_in_transactions = serve_in_transactions
         self._generation_seen = 0
         self._generation_read = -1.0e9
         _ALL.append(self)
+        for label in models:
+            _TRACKING.setdefault(label.lower(), []).append(self)
+            # A label as sender: connected when the model is loaded, whenever that is.
+            post_save.connect(self._changed, sender=label, weak=False, dispatch_uid=f"refcache-{name}-{label}-s")
+            post_delete.connect(self._changed, sender=label, weak=False, dispatch_uid=f"refcache-{name}-{label}-d")
 
     @property
     def _cache(self):
@@ -52,16 +67,6 @@ class ReferenceCache:
     @property
     def ttl(self) -> float:
         return float(getattr(settings, "REFERENCE_CACHE_SECONDS", 60))
-
-    def _connect(self) -> None:
-        from django.apps import apps
-
-        for label in self.models:
-            model = apps.get_model(label)
-            post_save.connect(self._changed, sender=model, weak=False, dispatch_uid=f"refcache-{self.name}-{label}-s")
-            post_delete.connect(self._changed, sender=model, weak=False,
-                                dispatch_uid=f"refcache-{self.name}-{label}-d")
-        self._connected = True
 
     def _generation(self) -> int:
         """The current generation: asked of the cache at most once a second (this process's own
@@ -80,16 +85,16 @@ class ReferenceCache:
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
         """The cached value for ``key``, or ``load()`` (kept when read outside a transaction)."""
-        if not self._connected:
-            self._connect()
         ttl = self.ttl
-        if ttl <= 0 or transaction.get_connection().in_atomic_block:
+        in_transaction = transaction.get_connection().in_atomic_block
+        if ttl <= 0 or (in_transaction and not self.serve_in_transactions):
             return load()
         cache_key = self._key(key)
         value = self._cache.get(cache_key, _MISSING)
         if value is _MISSING:
             value = load()
-            self._cache.set(cache_key, value, timeout=ttl)
+            if not in_transaction:  # only committed data is kept
+                self._cache.set(cache_key, value, timeout=ttl)
         return value
 
     def clear(self) -> None:
@@ -110,6 +115,13 @@ class ReferenceCache:
 
     def _changed(self, **kwargs) -> None:
         self.changed(kwargs.get("using"))
+
+
+def model_changed(model: type[Model], using: str | None = None) -> None:
+    """Rows of ``model`` were written without signals (a plain INSERT, ``bulk_create``,
+    ``QuerySet.update``, SQL): every cache that holds the model forgets, as a save would make it."""
+    for cache in _TRACKING.get(model._meta.label_lower, ()):
+        cache.changed(using)
 
 
 def clear_all() -> None:

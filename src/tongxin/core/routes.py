@@ -33,8 +33,14 @@ class DayOut(Schema):
 
 class YearOut(Schema):
     year: int
+    region: str
     known: bool
     entered: list[DayOut]
+
+
+class RegionFilter(Schema):
+    region: str = Field("", max_length=18, pattern=r"^[0-9]*$",
+                        description='A region\'s own days: a node code prefix ("54" for Tibet); blank: the national calendar')
 
 
 def _year(year: int) -> int:
@@ -50,20 +56,20 @@ def _year_message():
 
 
 @router.get("/calendar/{year}", response=YearOut, summary="A year's official schedule: is it known, what was entered")
-def calendar_year(request, year: int):
+def calendar_year(request, year: int, filters: Query[RegionFilter]):
     _year(year)
-    entered = CalendarDay.objects.filter(date__year=year).order_by("date")
-    return {"year": year, "known": calendar.year_is_known(year),
+    entered = CalendarDay.objects.filter(date__year=year, region=filters.region).order_by("date")
+    return {"year": year, "region": filters.region, "known": calendar.year_is_known(year),
             "entered": [{"date": d.date, "working": d.is_working_day, "name": d.name, "source": "entered"}
                         for d in entered]}
 
 
 @router.put("/calendar/{year}", response=YearOut,
-            summary="Enter a year's holidays and make-up working days (system administrator)")
-def calendar_year_set(request, year: int, payload: YearIn):
-    services.calendar_year_set(actor=request.auth, year=_year(year),
+            summary="Enter a year's holidays and make-up working days, national or a region's own (system administrator)")
+def calendar_year_set(request, year: int, payload: YearIn, filters: Query[RegionFilter]):
+    services.calendar_year_set(actor=request.auth, year=_year(year), region=filters.region,
                                days=[(d.date, d.working, d.name) for d in payload.days])
-    return calendar_year(request, year)
+    return calendar_year(request, year, filters)
 
 
 class NotificationOut(Schema):

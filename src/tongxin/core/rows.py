@@ -9,13 +9,16 @@ and PostgreSQL alike) and the new auto id read back; the statement text is built
 per model and database.
 
 It is for new rows of plain models only: no signals are sent, no ``save()`` override
-runs, and there is no update path. ``tests/core/test_rows.py`` checks that a row written
+runs, and there is no update path. A row of a model the reference cache holds still makes
+that cache forget, as the save signal would (``refcache.model_changed``). ``tests/core/test_rows.py`` checks that a row written
 this way reads back equal to one written by ``save``.
 """
 
 from __future__ import annotations
 
 from django.db import connections, models, router
+
+from tongxin.core import refcache
 
 _SQL: dict[tuple[str, str], tuple[str, list[models.Field], models.Field | None]] = {}
 
@@ -54,4 +57,5 @@ def insert(obj: models.Model) -> models.Model:
             setattr(obj, auto.attname, value)
     obj._state.adding = False
     obj._state.db = using
+    refcache.model_changed(model, using)
     return obj

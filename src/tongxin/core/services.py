@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.apps import apps
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -13,13 +14,19 @@ from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import CalendarDay, Notification
 
 
-def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]]) -> int:
+def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]], region: str = "") -> int:
     """Enter a year's official schedule (the State Council's notice): holidays and make-up
-    working days. Replaces that year's earlier entries; dates outside the year are refused."""
+    working days; with a ``region`` (a node code prefix, "54" for Tibet), that region's own
+    days over the national ones (Losar, the Shoton festival). Replaces that year's earlier
+    entries for the same region; dates outside the year are refused."""
     if not user_can(actor, "calendar.change"):
         raise PermissionDenied()
     if not 2000 <= year <= 2100:
         raise ValidationFailed(fields={"year": [_("Choose a year between 2000 and 2100.")]})
+    region = (region or "").strip()
+    if region and not _region_known(region):
+        raise ValidationFailed(fields={"region": [_(
+            "No place in the network has a code that starts with %(region)s.") % {"region": region[:18]}]})
     outside = [d.isoformat() for d, _w, _n in days if d.year != year]
     if outside:
         raise ValidationFailed(fields={"days": [_("These dates are not in %(year)d: %(dates)s") % {
@@ -27,15 +34,26 @@ def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]]
     if len({d for d, _w, _n in days}) != len(days):
         raise ValidationFailed(fields={"days": [_("A date appears twice.")]})
     with transaction.atomic():
-        before = {"entries": CalendarDay.objects.filter(date__year=year).count()}
-        CalendarDay.objects.filter(date__year=year).delete()
-        CalendarDay.objects.bulk_create([CalendarDay(date=d, is_working_day=w, name=(n or "")[:100],
+        entered = CalendarDay.objects.filter(date__year=year, region=region)
+        before = {"entries": entered.count(), **({"region": region} if region else {})}
+        entered.delete()
+        CalendarDay.objects.bulk_create([CalendarDay(date=d, region=region, is_working_day=w, name=(n or "")[:100],
                                                      updated_at=clock.now()) for d, w, n in days])
-        audit.record(action="calendar.set_year", actor=actor, object_type="core.calendarday", object_id=str(year),
-                     before=before, after={"entries": len(days)})
-        transaction.on_commit(calendar.clear_cache)
-    calendar.clear_cache()
+        # bulk_create sends no signal: every process's calendar forgets (now and on commit).
+        calendar.entries_changed()
+        audit.record(action="calendar.set_year", actor=actor, object_type="core.calendarday",
+                     object_id=f"{year}/{region}" if region else str(year),
+                     before=before, after={"entries": len(days), **({"region": region} if region else {})})
     return len(days)
+
+
+def _region_known(region: str) -> bool:
+    """A region is a prefix of some node's code (national division codes: "54" Tibet, "540230" Kangma)."""
+    if not region.isdigit() or len(region) > 18:
+        return False
+    # The network's table through the registry: the kernel imports no app.
+    Node = apps.get_model("grid", "Node")
+    return Node.objects.filter(code__startswith=region).exists()
 
 
 def notification_read(*, actor, notification_id: int) -> Notification:

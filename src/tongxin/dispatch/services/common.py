@@ -29,26 +29,22 @@ HANDLERS_AT = {
 }
 
 
-def deadline(start: dt.datetime, amount: int, unit: str) -> dt.datetime:
-    if unit == TimeUnit.HOURS:
-        return calendar.add_working_hours(start, amount)
-    return calendar.add_working_days(start, amount)
-
-
-def accept_due(category: Category, start: dt.datetime, urgency: str) -> dt.datetime:
+def accept_due(category: Category, start: dt.datetime, urgency: str, place: str | None = None) -> dt.datetime:
+    """When a request of this category filed (or escalated) at ``start`` must be accepted, by the
+    working calendar of its ``place`` (a node path: regional holidays count there)."""
     amount = category.accept_within
     if urgency == Urgency.URGENT and category.accept_unit == TimeUnit.HOURS:
         amount = max(1, amount // 2)
-    return deadline(start, amount, category.accept_unit)
+    return calendar.deadline(start, amount, category.accept_unit, place)
 
 
-def resolve_due(category: Category, start: dt.datetime) -> dt.datetime:
-    return deadline(start, category.resolve_within, category.resolve_unit)
+def resolve_due(category: Category, start: dt.datetime, place: str | None = None) -> dt.datetime:
+    return calendar.deadline(start, category.resolve_within, category.resolve_unit, place)
 
 
-def working_hours(start: dt.datetime, end: dt.datetime) -> float:
+def working_hours(start: dt.datetime, end: dt.datetime, place: str | None = None) -> float:
     """Office hours between two moments (working days and sessions of the official calendar)."""
-    return round(calendar.working_time_between(start, end).total_seconds() / 3600, 4)
+    return calendar.working_hours_between(start, end, place)
 
 
 def ancestor_or_self_at(node: Node, level: str) -> Node:
@@ -82,7 +78,7 @@ def locked(actor: Actor, request: Request | uuid.UUID | str) -> Request:
     ask. Missing or out of scope: 404."""
     pk = getattr(request, "pk", request)
     queryset = (Request.objects.visible_to(actor, "request.view")
-                .select_related("category", "handler_node", "node")
+                .select_related("category", "handler_node", "node", "reporter")
                 .defer("node__boundary", "handler_node__boundary")
                 .prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects
                                            .select_related("department").order_by("created_at"))))

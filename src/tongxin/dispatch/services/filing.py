@@ -90,7 +90,7 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
         category=category, description=description.strip(), lat=lat, lon=lon,
         household=household, reporter=actor if getattr(actor, "pk", None) else None, reporter_kind=reporter_kind,
         urgency=urgency, node=node, node_path=node.path, handler_node=handler, handler_level=handler.level,
-        accept_due=accept_due(category, now, urgency), state=State.REPORTED)
+        accept_due=accept_due(category, now, urgency, node.path), state=State.REPORTED)
     if client_id is not None:
         fields["id"] = client_id
     # Read before the transaction, where the staff cache may answer (core/refcache.py).

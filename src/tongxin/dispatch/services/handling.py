@@ -71,7 +71,8 @@ def request_accept(*, actor: Actor, request: RequestRef, note: str = "") -> Requ
         lead = next((d for d in mine if d.role == DepartmentRole.LEAD), None)
         on_time = due is None or now <= due
         WORKFLOW.take(request, actor=actor, name="accept", note=note, checked=True, changes={
-            "accepted_at": now, "resolve_due": lead.resolve_due if lead else resolve_due(request.category, now),
+            "accepted_at": now, "resolve_due": lead.resolve_due if lead else resolve_due(request.category, now,
+                                                                                             request.node_path),
             "accepted_on_time": on_time if request.accepted_on_time is None else request.accepted_on_time and on_time,
         })
         _tell_reporter(request, "request.accepted",
@@ -132,7 +133,7 @@ def request_escalate(*, actor: Actor, request: RequestRef, reason: str, departme
                 raise ValidationFailed(fields={"departments": [_("The department is not in this county.")]})
         now = clock.now()
         previous_handlers = handlers_to_notify(request) if automatic else []
-        new_accept_due = accept_due(request.category, now, request.urgency)
+        new_accept_due = accept_due(request.category, now, request.urgency, request.node_path)
         late = {}
         if automatic:
             late["resolved_on_time" if request.state in rules.WORKING else "accepted_on_time"] = False
@@ -144,7 +145,7 @@ def request_escalate(*, actor: Actor, request: RequestRef, reason: str, departme
                 d.active = False
         rows = list(request.departments.all())
         if lead:
-            due = resolve_due(request.category, new_accept_due)
+            due = resolve_due(request.category, new_accept_due, request.node_path)
             for d, role in [(lead[0], DepartmentRole.LEAD), *[(a, DepartmentRole.ASSIST) for a in assisting]]:
                 rows.append(RequestDepartment.objects.create(request=request, department=d, role=role,
                                                              accept_due=new_accept_due, resolve_due=due))
@@ -183,7 +184,7 @@ def request_resolve(*, actor: Actor, request: RequestRef, resolution: str) -> Re
         on_time = request.resolve_due is None or now <= request.resolve_due
         WORKFLOW.take(request, actor=actor, name="resolve", note=resolution, checked=True, changes={
             "resolved_at": now, "resolution": resolution.strip(),
-            "resolve_working_hours": working_hours(request.created_at, now),
+            "resolve_working_hours": working_hours(request.created_at, now, request.node_path),
             "resolved_on_time": on_time if request.resolved_on_time is None else request.resolved_on_time and on_time,
             "reopen_until": rules.reopen_until(now),
         })
@@ -236,7 +237,7 @@ def request_reopen(*, actor: Actor, request: RequestRef, reason: str) -> Request
         WORKFLOW.take(request, actor=actor, name="reopen", note=reason, checked=True, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
             "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
-            "accept_due": accept_due(request.category, now, request.urgency), "resolve_due": None,
+            "accept_due": accept_due(request.category, now, request.urgency, request.node_path), "resolve_due": None,
             "reopen_until": None})
         notify(recipients=handlers_to_notify(request), kind="request.reopened",
                subject=lambda: gettext("Request %(number)s was reopened") % {"number": request.number},
