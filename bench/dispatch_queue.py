@@ -18,6 +18,7 @@ import random
 import statistics
 import sys
 import time
+from tongxin.core.actors import SYSTEM
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tongxin_bench"
 
@@ -97,8 +98,8 @@ def main() -> int:
     region = Node.objects.get(level="region")
     officer = User.objects.filter(username="bench_queue_dispatch").first()
     if officer is None:
-        officer = people.user_create(actor=None, username="bench_queue_dispatch", password=None, check_scope=False)
-        people.role_grant(actor=None, user=officer, role="dispatch_officer", node=region, check_scope=False)
+        officer = people.user_create(actor=SYSTEM, username="bench_queue_dispatch", password=None)
+        people.role_grant(actor=SYSTEM, user=officer, role="dispatch_officer", node=region)
     token = people.token_issue(user=officer)
     # The busiest county: the most open requests (county paths are /region/prefecture/county/).
     busiest_path = (Request.objects.filter(state__in=OPEN_STATES).annotate(county=Substr("node_path", 1, 22))

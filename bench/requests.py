@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from tongxin.core.actors import SYSTEM
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tongxin_bench_requests"
@@ -58,11 +59,10 @@ def prepare(url: str) -> dict:
     parent = None
     for code, level in [("540230", "county"), ("540230100", "township"), ("540230100001", "village"),
                         ("540230100001001", "grid"), ("540230100001001001", "unit")]:
-        parent = node_create(actor=None, code=code, level=level, parent=parent, name_zh=code, check_scope=False)
+        parent = node_create(actor=SYSTEM, code=code, level=level, parent=parent, name_zh=code)
     grid = parent.parent
-    worker = people.user_create(actor=None, username="bench_worker", password="Bench-password-2026!",
-                                check_scope=False)
-    people.role_grant(actor=None, user=worker, role="grid_worker", node=grid, check_scope=False)
+    worker = people.user_create(actor=SYSTEM, username="bench_worker", password="Bench-password-2026!")
+    people.role_grant(actor=SYSTEM, user=worker, role="grid_worker", node=grid)
     household = household_create(actor=worker, node=parent, number="001", address="bench")
     token = people.token_issue(user=worker)
     return {"token": token, "unit": parent.code, "household": str(household.pk)}

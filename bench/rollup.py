@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from tongxin.core.actors import SYSTEM
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tongxin_bench"
 TARGET = 1.5
@@ -107,9 +108,9 @@ def bench_token() -> str:
     user = User.objects.filter(username=BENCH_USER).first()
     if user is None:
         with transaction.atomic():
-            user = services.user_create(actor=None, username=BENCH_USER, password=None, check_scope=False)
-            services.role_grant(actor=None, user=user, role=Role.DISPATCH_OFFICER,
-                                node=Node.objects.get(code="540000"), check_scope=False)
+            user = services.user_create(actor=SYSTEM, username=BENCH_USER, password=None)
+            services.role_grant(actor=SYSTEM, user=user, role=Role.DISPATCH_OFFICER,
+                                node=Node.objects.get(code="540000"))
     return services.token_issue(user=user)
 
 

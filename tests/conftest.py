@@ -50,6 +50,7 @@ from tongxin.people.roles import Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.idnumber import check_digit
 from tongxin.registry.models import Household, Resident
+from tongxin.core.actors import SYSTEM
 
 PASSWORD = "Yak-butter-tea-at-4300m"
 COUNTY = "540230"
@@ -110,32 +111,28 @@ class Factory:
         return id_number(birth, serial), birth
 
     def node(self, *, code: str, level: str, parent: Node | None, name: str | None = None) -> Node:
-        return grid_services.node_create(actor=None, code=code, level=level, parent=parent,
-                                         name_zh=name or f"节点{code}", name_en=name or f"Node {code}",
-                                         check_scope=False)
+        return grid_services.node_create(actor=SYSTEM, code=code, level=level, parent=parent,
+                                         name_zh=name or f"节点{code}", name_en=name or f"Node {code}")
 
     def user(self, username: str, role: str | None = None, node: Node | None = None, *,
              department: Department | None = None, password: str = PASSWORD, language: str = "zh-hans") -> User:
-        user = people_services.user_create(actor=None, username=username, password=password,
+        user = people_services.user_create(actor=SYSTEM, username=username, password=password,
                                            full_name=username.replace("_", " ").title(),
-                                           preferred_language=language, check_scope=False)
+                                           preferred_language=language)
         if role:
-            people_services.role_grant(actor=None, user=user, role=role, node=node, department=department,
-                                       check_scope=False)
+            people_services.role_grant(actor=SYSTEM, user=user, role=role, node=node, department=department)
         return user
 
     def household(self, unit: Node, *, number: str | None = None, **fields) -> Household:
         fields.setdefault("address", f"{unit.name_zh} 路 {self.next()} 号")
         fields.setdefault("head_name", "Tashi")
-        return registry_services.household_create(actor=None, node=unit, number=number or f"H{self.next():04d}",
-                                                  check_scope=False, **fields)
+        return registry_services.household_create(actor=SYSTEM, node=unit, number=number or f"H{self.next():04d}", **fields)
 
     def resident(self, household: Household, *, name: str = "Pema", sex: str = "F", birth: dt.date | None = None,
                  relation: str = "other", **fields) -> Resident:
         number, birth = self.id_number(birth)
-        return registry_services.resident_create(actor=None, household=household, name=name, sex=sex,
-                                                 birth_date=birth, id_number=number, relation=relation,
-                                                 check_scope=False, **fields)
+        return registry_services.resident_create(actor=SYSTEM, household=household, name=name, sex=sex,
+                                                 birth_date=birth, id_number=number, relation=relation, **fields)
 
 
 @pytest.fixture
@@ -241,8 +238,7 @@ def build_network(make: Factory) -> Network:
         users[name] = make.user(name, role, node)
     users["department_officer"] = make.user("department_officer", Role.DEPARTMENT_OFFICER, county,
                                             department=department)
-    registry_services.user_household_link(actor=None, user=users["resident_a"], household=a.household,
-                                        check_scope=False)
+    registry_services.user_household_link(actor=SYSTEM, user=users["resident_a"], household=a.household)
     users["resident_a"].refresh_from_db()
     return Network(county=county, department=department, a=a, a2=sides["a2"], b=b, b2=sides["b2"],
                    users=users, id_numbers=id_numbers)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from tongxin.core.actors import SYSTEM
 
 
 def _setup() -> None:
@@ -93,10 +94,10 @@ def cmd_createuser(args) -> int:
         return 2
     try:
         with transaction.atomic():
-            user = services.user_create(actor=None, username=args.username, password=args.password,
-                                        full_name=args.full_name or "", check_scope=False,
+            user = services.user_create(actor=SYSTEM, username=args.username, password=args.password,
+                                        full_name=args.full_name or "",
                                         preferred_language=args.language)
-            services.role_grant(actor=None, user=user, role=args.role, node=node, check_scope=False)
+            services.role_grant(actor=SYSTEM, user=user, role=args.role, node=node)
     except ApplicationError as exc:
         details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
         print(f"{exc.message} {details}".strip(), file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from types import SimpleNamespace
+from tongxin.core.actors import SYSTEM
 
 PASSWORD = "Kangma-Pages-2024!"
 
@@ -36,7 +37,7 @@ def build_network() -> SimpleNamespace:
     from tongxin.registry.services import household_create, resident_create, user_household_link
 
     def node(code, level, parent, zh, bo, en=""):
-        return node_create(actor=None, check_scope=False, code=code, level=level, parent=parent,
+        return node_create(actor=SYSTEM, code=code, level=level, parent=parent,
                            name_zh=zh, name_bo=bo, name_en=en)
 
     county = node("540230", "county", None, "康马县", "ཁང་དམར་རྫོང་།", "Kangma County")
@@ -52,9 +53,9 @@ def build_network() -> SimpleNamespace:
     unit_b = node("540230201001001001", "unit", grid_b, "北村一号联户单元", "བྱང་གྲོང་ཚན་ཁག་དང་པོ།", "North Unit 1")
 
     def person(username, full_name, role, at, language="zh-hans"):
-        user = user_create(actor=None, check_scope=False, username=username, password=None,
+        user = user_create(actor=SYSTEM, username=username, password=None,
                            password_hash=password_hash(), full_name=full_name, preferred_language=language)
-        role_grant(actor=None, user=user, role=role, node=at, check_scope=False)
+        role_grant(actor=SYSTEM, user=user, role=role, node=at)
         return user
 
     users = SimpleNamespace(
@@ -92,7 +93,7 @@ def build_network() -> SimpleNamespace:
     ])
 
     resident = person("resident.a1", "扎西顿珠", Role.RESIDENT, unit1, language="bo")
-    user_household_link(actor=None, user=resident, household=h1, check_scope=False)
+    user_household_link(actor=SYSTEM, user=resident, household=h1)
     resident.refresh_from_db()
     users.resident = resident
 

@@ -11,6 +11,7 @@ from tongxin.core import calendar, clock
 from tongxin.core.models import AuditEntry, CalendarDay, Notification
 from tongxin.grid.services import node_create
 from tongxin.people import services as people
+from tongxin.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Calendar-test-2026!"
@@ -18,12 +19,12 @@ PASSWORD = "Calendar-test-2026!"
 
 @pytest.fixture
 def county():
-    return node_create(actor=None, code="540230", level="county", parent=None, name_zh="康马县", check_scope=False)
+    return node_create(actor=SYSTEM, code="540230", level="county", parent=None, name_zh="康马县")
 
 
 def _user(name, role, node):
-    user = people.user_create(actor=None, username=name, password=PASSWORD, check_scope=False)
-    people.role_grant(actor=None, user=user, role=role, node=node, check_scope=False)
+    user = people.user_create(actor=SYSTEM, username=name, password=PASSWORD)
+    people.role_grant(actor=SYSTEM, user=user, role=role, node=node)
     return user
 
 

@@ -23,6 +23,7 @@ from tongxin.people.models import User
 from tongxin.people.roles import Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household
+from tongxin.core.actors import SYSTEM
 
 PASSWORD = "Yak-butter-tea-at-4300m"
 COUNTY = "540230"
@@ -59,23 +60,21 @@ class Net:
 
 
 def make_node(code: str, level: str, parent: Node | None) -> Node:
-    return grid_services.node_create(actor=None, code=code, level=level, parent=parent, name_zh=f"节点{code}",
-                                     name_en=f"Node {code}", check_scope=False)
+    return grid_services.node_create(actor=SYSTEM, code=code, level=level, parent=parent, name_zh=f"节点{code}",
+                                     name_en=f"Node {code}")
 
 
 def make_household(unit: Node, number: str) -> Household:
-    return registry_services.household_create(actor=None, node=unit, number=number, address=f"{number} 路 1 号",
-                                              head_name="Tashi", check_scope=False)
+    return registry_services.household_create(actor=SYSTEM, node=unit, number=number, address=f"{number} 路 1 号",
+                                              head_name="Tashi")
 
 
 def make_user(name: str, role: str | None, node: Node | None, *, department: Department | None = None,
               language: str = "zh-hans") -> User:
-    user = people_services.user_create(actor=None, username=name, password=PASSWORD,
-                                       full_name=name.replace("_", " ").title(), preferred_language=language,
-                                       check_scope=False)
+    user = people_services.user_create(actor=SYSTEM, username=name, password=PASSWORD,
+                                       full_name=name.replace("_", " ").title(), preferred_language=language)
     if role:
-        people_services.role_grant(actor=None, user=user, role=role, node=node, department=department,
-                                   check_scope=False)
+        people_services.role_grant(actor=SYSTEM, user=user, role=role, node=node, department=department)
     return user
 
 
@@ -135,8 +134,7 @@ def build_net() -> Net:
         ("resident_a", Role.RESIDENT, units["a"], {"language": "bo"}),
     ]:
         net.users[name] = make_user(name, role, node, **kw)
-    registry_services.user_household_link(actor=None, user=net.users["resident_a"], household=households["a1"],
-                                        check_scope=False)
+    registry_services.user_household_link(actor=SYSTEM, user=net.users["resident_a"], household=households["a1"])
     return net
 
 

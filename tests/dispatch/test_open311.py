@@ -27,6 +27,7 @@ from tongxin.people import services as people_services
 from tongxin.people.models import User
 from tongxin.people.roles import Role
 from tongxin.registry import services as registry_services
+from tongxin.core.actors import SYSTEM
 
 BASE = "/open311/v2"
 FORM = "application/x-www-form-urlencoded"
@@ -87,7 +88,7 @@ def kangma(db, make) -> Kangma:
     department = grid_services.department_create(actor=admin, node=county, code="water", name_zh="县水利局",
                                                  name_en="Water Resources Bureau")
     resident = make.user("o311_resident_drolma", Role.RESIDENT, unit)
-    registry_services.user_household_link(actor=None, user=resident, household=household, check_scope=False)
+    registry_services.user_household_link(actor=SYSTEM, user=resident, household=household)
     User.objects.filter(pk=resident.pk).update(phone=RESIDENT_PHONE, full_name="Drolma Tsering")  # no service sets these
     return Kangma(
         county=county, township=township, village=village, grid=grid, unit=unit, village2=village2, grid2=grid2,

@@ -10,6 +10,7 @@ from tests.dispatch.support import at, file_request, login
 from tongxin.core import clock
 from tongxin.dispatch import services
 from tongxin.dispatch.models import Request
+from tongxin.core.actors import SYSTEM
 
 ACTIONS = [("accept", {}), ("start", {}), ("escalate", {"reason": "r"}),
            ("escalate", {"reason": "r", "to": "departments", "lead": "water"}), ("resolve", {"resolution": "done"}),
@@ -132,7 +133,7 @@ def test_a_second_role_widens_the_scope_only_by_what_it_opens(net, requests):
     from tongxin.people import services as people_services
 
     officer = net.user("water_officer")
-    people_services.role_grant(actor=None, user=officer, role="grid_leader", node=net.grids["b"], check_scope=False)
+    people_services.role_grant(actor=SYSTEM, user=officer, role="grid_leader", node=net.grids["b"])
     client = login(net.user("water_officer"))
     stats = client.get("/api/v1/dispatch/stats", {"node": "540230", "from": "2026-03-01", "to": "2026-03-31"})
     assert stats.json()["total"] == 2

@@ -19,6 +19,7 @@ from tongxin.dispatch.models import Request, TimelineEntry
 from tongxin.grid.models import Department
 from tongxin.people import services as people_services
 from tongxin.people.roles import Role
+from tongxin.core.actors import SYSTEM
 
 WATER = {"zh-hans": "县水利局", "bo": "རྫོང་ཆུ་བཀོད་ཅུས།", "en": "Water Resources Bureau"}
 
@@ -127,8 +128,8 @@ def test_assisting_officers_are_asked_in_their_own_language(net):
 def test_an_officer_of_the_lead_and_an_assisting_department_gets_the_lead_s_message_only(net):
     both = make_user("both_officer", Role.DEPARTMENT_OFFICER, net.county, department=net.departments["water"],
                      language="en")
-    people_services.role_grant(actor=None, user=both, role=Role.DEPARTMENT_OFFICER, node=net.county,
-                               department=net.departments["housing"], check_scope=False)
+    people_services.role_grant(actor=SYSTEM, user=both, role=Role.DEPARTMENT_OFFICER, node=net.county,
+                               department=net.departments["housing"])
     _escalated(net, lead="water", assisting=("housing",))
     assert len(_inbox(both, "request.escalated")) == 1 and not _inbox(both, "request.assist")
     assert len(_inbox(net.user("housing_officer"), "request.assist")) == 1

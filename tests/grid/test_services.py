@@ -11,6 +11,7 @@ from tongxin.grid import services
 from tongxin.grid.models import Level, Node
 from tongxin.people.models import RoleAssignment
 from tongxin.registry.models import Household, Resident
+from tongxin.core.actors import SYSTEM
 
 
 def _create(actor, **fields):
@@ -54,7 +55,7 @@ def test_level_order(network, level, code, parent):
     parent_node = {"grid": network.a.grid, "township": network.a.township, "village": network.a.village,
                    None: None}[parent]
     with pytest.raises(ValidationFailed) as exc:
-        services.node_create(actor=None, code=code, level=level, parent=parent_node, name_zh="x", check_scope=False)
+        services.node_create(actor=SYSTEM, code=code, level=level, parent=parent_node, name_zh="x")
     assert "parent" in exc.value.fields
 
 

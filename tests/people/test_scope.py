@@ -9,6 +9,7 @@ from tongxin.people import scope
 from tongxin.people.models import User
 from tongxin.people.roles import Role
 from tongxin.registry.models import Household, Resident
+from tongxin.core.actors import SYSTEM
 
 
 def _codes(qs) -> set[str]:
@@ -57,7 +58,7 @@ def test_several_assignments_add_up(network, make):
     user = make.user("two_grids", Role.GRID_WORKER, network.a.grid)
     from tongxin.people import services
 
-    services.role_grant(actor=None, user=user, role=Role.GRID_WORKER, node=network.b.grid, check_scope=False)
+    services.role_grant(actor=SYSTEM, user=user, role=Role.GRID_WORKER, node=network.b.grid)
     user = User.objects.get(pk=user.pk)
     assert set(scope.restrict(Household.objects.all(), user, "household.view")) == {network.a.household,
                                                                                     network.b.household}
@@ -68,7 +69,7 @@ def test_nested_assignments_collapse_to_the_top(network, make):
     user = make.user("village_and_grid", Role.VILLAGE_STAFF, network.a.village)
     from tongxin.people import services
 
-    services.role_grant(actor=None, user=user, role=Role.GRID_WORKER, node=network.a.grid, check_scope=False)
+    services.role_grant(actor=SYSTEM, user=user, role=Role.GRID_WORKER, node=network.a.grid)
     user = User.objects.get(pk=user.pk)
     assert scope.scope_roots(user, "household.view") == [network.a.village.path]
 
@@ -90,3 +91,39 @@ def test_can_is_the_same_decision_for_one_record(network):
     worker = network.user("grid_worker_a")
     assert scope.can(worker, "household.view", network.a.household)
     assert not scope.can(worker, "household.view", network.b.household)
+
+
+def test_the_system_actor_is_the_one_way_to_act_without_a_person(network):
+    """Jobs, the command line and the seeder act as SYSTEM: the scope function lets it do
+    everything, everywhere, and the audit log names it; no service takes a flag instead."""
+    import inspect
+
+    from django.db import transaction
+
+    from tongxin.core import audit
+    from tongxin.grid import services as grid_services
+    from tongxin.people import services as people_services
+    from tongxin.registry import services as registry_services
+
+    assert set(scope.restrict(Household.objects.all(), SYSTEM, "household.view")) == set(Household.objects.all())
+    assert scope.allows_at(SYSTEM, "node.change", network.b.grid.path)
+    assert scope.may(SYSTEM, "calendar.change")
+    scope.require(SYSTEM, "household.change", network.b.household)
+    with transaction.atomic():
+        entry = audit.record(action="test.system", actor=SYSTEM, obj=network.b.household)
+    assert entry.actor_id is None and entry.actor_name == "system"
+    for module in (grid_services, people_services, registry_services):
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__:
+                assert "check_scope" not in inspect.signature(fn).parameters, name
+
+
+def test_require_answers_not_found_outside_scope(network):
+    from tongxin.core.errors import NotFound
+
+    worker = network.user("grid_worker_a")
+    scope.require(worker, "household.change", network.a.household)
+    with pytest.raises(NotFound):
+        scope.require(worker, "household.change", network.b.household)
+    with pytest.raises(NotFound):
+        scope.require(network.user("resident_a"), "household.change", network.a.household)

@@ -14,6 +14,7 @@ from tongxin.people.models import User
 from tongxin.people.roles import Role, role_allows
 from tongxin.people.scope import assignments
 from tongxin.registry.models import Household
+from tongxin.core.actors import SYSTEM
 
 LINK = "user.household_link"
 UNLINK = "user.household_unlink"
@@ -130,7 +131,7 @@ def test_the_household_must_lie_where_the_resident_role_is(network, make, db_sta
 
 def test_nobody_links_their_own_account(network, db_state):
     worker = network.user("grid_worker_a")
-    people_services.role_grant(actor=None, user=worker, role=Role.RESIDENT, node=network.a.unit, check_scope=False)
+    people_services.role_grant(actor=SYSTEM, user=worker, role=Role.RESIDENT, node=network.a.unit)
     before = db_state()
     with pytest.raises(PermissionDenied):
         services.user_household_link(actor=network.user("grid_worker_a"), user=worker,

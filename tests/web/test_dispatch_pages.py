@@ -24,6 +24,7 @@ from tongxin.dispatch.models import Attachment, Category, Request, RequestDepart
 from tongxin.dispatch.views import due_info
 from tongxin.grid.models import Department, Node
 from tongxin.people.roles import Role
+from tongxin.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -51,9 +52,9 @@ def add_dispatch(net):
                        for code, zh, bo, en in DEPARTMENTS}
 
     def person(username, full_name, role, department=None, language="zh-hans"):
-        user = user_create(actor=None, check_scope=False, username=username, password=None,
+        user = user_create(actor=SYSTEM, username=username, password=None,
                            password_hash=password_hash(), full_name=full_name, preferred_language=language)
-        role_grant(actor=None, user=user, role=role, node=county, department=department, check_scope=False)
+        role_grant(actor=SYSTEM, user=user, role=role, node=county, department=department)
         return user
 
     net.users.dispatch_officer = person("dispatch.officer", "调度员 格桑", Role.DISPATCH_OFFICER)

@@ -17,6 +17,7 @@ from tongxin.core.selectors import audit_list
 from tongxin.core.views import error_page
 from tongxin.people import services as people_services
 from tongxin.people.roles import Role
+from tongxin.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -153,7 +154,7 @@ def test_home_sends_each_user_to_their_start(client_as, net, who, where):
 
 
 def test_home_for_a_user_without_a_role(client, net):
-    user = people_services.user_create(actor=None, check_scope=False, username="nobody", password=None)
+    user = people_services.user_create(actor=SYSTEM, username="nobody", password=None)
     client.force_login(user)
     assert client.get("/").status_code == 200
     assert client.get(reverse("grid:top")).status_code == 404

@@ -22,6 +22,7 @@ from tongxin.people import services as people
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import Role
 from tongxin.registry.models import Household
+from tongxin.core.actors import SYSTEM
 
 DESCRIPTIONS = {
     "water": ["井水不出水，全组十几户吃水困难", "自来水管冻裂，院内漏水", "水质发浑，请来检测"],
@@ -53,11 +54,9 @@ def _officers(county: Node, password_hash: str) -> dict[str, User]:
         if existing:
             officers[dept.code] = existing.user
             continue
-        user = people.user_create(actor=None, username=f"officer_{dept.code}", password=None,
-                                  password_hash=password_hash, full_name=f"{dept.name_zh}值班员",
-                                  check_scope=False)
-        people.role_grant(actor=None, user=user, role=Role.DEPARTMENT_OFFICER, node=county, department=dept,
-                          check_scope=False)
+        user = people.user_create(actor=SYSTEM, username=f"officer_{dept.code}", password=None,
+                                  password_hash=password_hash, full_name=f"{dept.name_zh}值班员")
+        people.role_grant(actor=SYSTEM, user=user, role=Role.DEPARTMENT_OFFICER, node=county, department=dept)
         officers[dept.code] = user
     return officers
 

@@ -34,11 +34,11 @@ from tongxin.dispatch.catalogue import DEPARTMENTS as COUNTY_DEPARTMENTS
 from tongxin.grid import services as grid_services
 from tongxin.dispatch.models import Request
 from tongxin.grid.models import Department, Level, Node
-from tongxin.people import services as people_services
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household, Resident
+from tongxin.core.actors import SYSTEM
 
 PROFILES = ("kangma", "small", "region")
 DEFAULT_SEED = 540230
@@ -357,7 +357,7 @@ def resident_login(*, unit: Node, password_hash: str) -> Login:
         user = writers.staff_via_services(
             [StaffSpec(DEMO_USERNAMES[Role.RESIDENT], head.name, household.preferred_language, Role.RESIDENT, unit)],
             password_hash=password_hash)[0]
-        registry_services.user_household_link(actor=None, user=user, household=household, check_scope=False)
+        registry_services.user_household_link(actor=SYSTEM, user=user, household=household)
     return Login(username=user.username, role=Role.RESIDENT, node_code=unit.code, node_name=unit.name_zh,
                  password=DEMO_PASSWORD, household=household_label(household))
 

@@ -27,6 +27,7 @@ from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household, Resident
+from tongxin.core.actors import SYSTEM
 
 # Rows per INSERT: large enough that round trips do not count, small enough for
 # SQLite's and PostgreSQL's statement limits.
@@ -35,19 +36,18 @@ BATCH_ROWS = 2000
 
 # -- the network ---------------------------------------------------------------
 
-def nodes_via_services(specs: Iterable[NodeSpec], *, known: dict[str, Node], actor=None) -> list[Node]:
+def nodes_via_services(specs: Iterable[NodeSpec], *, known: dict[str, Node], actor=SYSTEM) -> list[Node]:
     made = []
     for s in specs:
         node = grid_services.node_create(
             actor=actor, code=s.code, level=s.level, parent=known[s.parent_code] if s.parent_code else None,
-            name_zh=s.name_zh, name_bo=s.name_bo, name_en=s.name_en, centre_lat=s.lat, centre_lon=s.lon,
-            check_scope=False)
+            name_zh=s.name_zh, name_bo=s.name_bo, name_en=s.name_en, centre_lat=s.lat, centre_lon=s.lon)
         known[s.code] = node
         made.append(node)
     return made
 
 
-def nodes_bulk(specs: Iterable[NodeSpec], *, known: dict[str, Node], actor=None) -> list[Node]:
+def nodes_bulk(specs: Iterable[NodeSpec], *, known: dict[str, Node], actor=SYSTEM) -> list[Node]:
     """Many nodes at once, checked as ``grid.services.node_create`` checks one."""
     made = []
     for s in specs:
@@ -81,19 +81,18 @@ class StaffSpec:
     department: Department | None = None
 
 
-def staff_via_services(specs: Iterable[StaffSpec], *, password_hash: str, actor=None) -> list[User]:
+def staff_via_services(specs: Iterable[StaffSpec], *, password_hash: str, actor=SYSTEM) -> list[User]:
     made = []
     for s in specs:
         user = people_services.user_create(actor=actor, username=s.username, password=None,
                                            password_hash=password_hash, full_name=s.full_name,
-                                           preferred_language=s.preferred_language, check_scope=False)
-        people_services.role_grant(actor=actor, user=user, role=s.role, node=s.node, department=s.department,
-                                   check_scope=False)
+                                           preferred_language=s.preferred_language)
+        people_services.role_grant(actor=actor, user=user, role=s.role, node=s.node, department=s.department)
         made.append(user)
     return made
 
 
-def staff_bulk(specs: Sequence[StaffSpec], *, password_hash: str, actor=None) -> list[User]:
+def staff_bulk(specs: Sequence[StaffSpec], *, password_hash: str, actor=SYSTEM) -> list[User]:
     """Many accounts with their roles at once, checked as ``user_create`` and ``role_grant`` check one."""
     users, grants, changes = [], [], []
     for s in specs:
@@ -120,18 +119,18 @@ def staff_bulk(specs: Sequence[StaffSpec], *, password_hash: str, actor=None) ->
 
 # -- households and residents ------------------------------------------------------
 
-def households_via_services(specs: Iterable[HouseholdSpec], *, units: dict[str, Node], actor=None) -> list[Household]:
+def households_via_services(specs: Iterable[HouseholdSpec], *, units: dict[str, Node], actor=SYSTEM) -> list[Household]:
     made = []
     for s in specs:
-        household = registry_services.household_create(actor=actor, node=units[s.unit_code], check_scope=False,
+        household = registry_services.household_create(actor=actor, node=units[s.unit_code],
                                                        **s.fields)
         for member in s.members:
-            registry_services.resident_create(actor=actor, household=household, check_scope=False, **member)
+            registry_services.resident_create(actor=actor, household=household, **member)
         made.append(household)
     return made
 
 
-def households_bulk(specs: Iterable[HouseholdSpec], *, units: dict[str, Node], actor=None) -> tuple[int, int]:
+def households_bulk(specs: Iterable[HouseholdSpec], *, units: dict[str, Node], actor=SYSTEM) -> tuple[int, int]:
     """Register many households and their members at once; answers (households, residents).
 
     The caller keeps batches to a few thousand households: the rows of one batch are

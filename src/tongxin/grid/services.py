@@ -50,13 +50,13 @@ def check_boundary(boundary: dict | None) -> None:
 
 def node_create(*, actor, code: str, level: str, parent: Node | None, name_zh: str, name_bo: str = "",
                 name_en: str = "", boundary: dict | None = None, centre_lat: float | None = None,
-                centre_lon: float | None = None, check_scope: bool = True) -> Node:
+                centre_lon: float | None = None) -> Node:
     if level not in Level.values:
         raise ValidationFailed(fields={"level": [_("Unknown level.")]})
     _check_code(code, level)
     _check_parent(level, parent)
     path = (parent.path if parent else "/") + code + "/"
-    if check_scope and not allows_at(actor, "node.change", parent.path if parent else path):
+    if not allows_at(actor, "node.change", parent.path if parent else path):
         raise NotFound()
     if not name_zh.strip():
         raise ValidationFailed(fields={"name_zh": [_("A name is required.")]})

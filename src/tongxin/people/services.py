@@ -35,9 +35,10 @@ def _check_password(password: str, user: User | None = None) -> None:
 
 
 def user_create(*, actor, username: str, password: str | None, full_name: str = "", phone: str = "",
-                preferred_language: str = "zh-hans", check_scope: bool = True, password_hash: str | None = None) -> User:
-    """Create an account. ``actor`` must be a system administrator (the CLI passes ``check_scope=False``)."""
-    if check_scope and not user_can(actor, "user.manage"):
+                preferred_language: str = "zh-hans", password_hash: str | None = None) -> User:
+    """Create an account. ``actor`` must be a system administrator (the command line acts as
+    ``core.actors.SYSTEM``)."""
+    if not user_can(actor, "user.manage"):
         raise PermissionDenied()
     username = (username or "").strip()
     if not username or len(username) > 150:
@@ -58,17 +59,15 @@ def user_create(*, actor, username: str, password: str | None, full_name: str = 
     return user
 
 
-def role_grant(*, actor, user: User, role: str, node: Node, department: Department | None = None,
-               check_scope: bool = True) -> RoleAssignment:
+def role_grant(*, actor, user: User, role: str, node: Node, department: Department | None = None) -> RoleAssignment:
     """Grant a role at a node. Only a security administrator grants, within their scope,
     and never to themself (separation of the three administrators)."""
     if role not in Role.values:
         raise ValidationFailed(fields={"role": [_("Unknown role.")]})
-    if check_scope:
-        if actor.pk == user.pk:
-            raise PermissionDenied(_("Nobody may grant a role to themself."))
-        if not allows_at(actor, "role.grant", node.path):
-            raise NotFound()
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("Nobody may grant a role to themself."))
+    if not allows_at(actor, "role.grant", node.path):
+        raise NotFound()
     if role == Role.DEPARTMENT_OFFICER and department is None:
         raise ValidationFailed(fields={"department": [_("A department officer needs a department.")]})
     with transaction.atomic():

@@ -55,8 +55,8 @@ def build_household(*, node: Node, number: str, address: str, lat: float | None 
                      phone=phone, preferred_language=preferred_language, head_name=head_name)
 
 
-def household_create(*, actor, node: Node, check_scope: bool = True, **fields: Any) -> Household:
-    if check_scope and not allows_at(actor, "household.change", node.path):
+def household_create(*, actor, node: Node, **fields: Any) -> Household:
+    if not allows_at(actor, "household.change", node.path):
         raise NotFound()
     household = build_household(node=node, **fields)
     with transaction.atomic():
@@ -124,8 +124,8 @@ def _unique_id_number(lookup: str, exclude_pk=None) -> None:
         raise ValidationFailed(fields={"id_number": [_("A resident with this ID number is already registered.")]})
 
 
-def resident_create(*, actor, household: Household, check_scope: bool = True, **fields: Any) -> Resident:
-    if check_scope and not allows_at(actor, "resident.change", household.node_path):
+def resident_create(*, actor, household: Household, **fields: Any) -> Resident:
+    if not allows_at(actor, "resident.change", household.node_path):
         raise NotFound()
     resident = build_resident(household=household, **fields)
     with transaction.atomic():
@@ -191,7 +191,7 @@ def _set_household(user: User, household: Household | None) -> None:
     user.updated_at = now
 
 
-def user_household_link(*, actor, user: User, household: Household, check_scope: bool = True) -> User:
+def user_household_link(*, actor, user: User, household: Household) -> User:
     """Link a resident's account to their own household (the one household they see and file
     requests about, people.scope; the column is ``User.household``). Staff who may link at the household's place do it
     (``household.link``); a household outside the actor's scope is not found.
@@ -200,11 +200,10 @@ def user_household_link(*, actor, user: User, household: Household, check_scope:
     another household moves the link (the old one must lie in the actor's scope too); linking
     again to the same household changes nothing and writes no audit entry. Nobody links their
     own account (a member of staff would become a resident of a household they serve)."""
-    if check_scope:
-        if not allows_at(actor, "household.link", household.node_path):
-            raise NotFound()
-        if getattr(actor, "pk", None) == user.pk:
-            raise PermissionDenied(_("Nobody may change the household link of their own account."))
+    if not allows_at(actor, "household.link", household.node_path):
+        raise NotFound()
+    if getattr(actor, "pk", None) == user.pk:
+        raise PermissionDenied(_("Nobody may change the household link of their own account."))
     paths = _resident_paths(user)
     if not paths:
         raise ValidationFailed(_("Only an account with the resident role can be linked to a household."),
@@ -220,7 +219,7 @@ def user_household_link(*, actor, user: User, household: Household, check_scope:
         if current == household.pk:
             user.household = household
             return user
-        if current is not None and check_scope and not allows_at(actor, "household.link", _household_path(current)):
+        if current is not None and not allows_at(actor, "household.link", _household_path(current)):
             raise NotFound()  # moving the link takes it from a household outside the actor's scope
         _set_household(user, household)
         audit.record(action="user.household_link", actor=actor, obj=user, node_path=household.node_path,
@@ -230,19 +229,18 @@ def user_household_link(*, actor, user: User, household: Household, check_scope:
     return user
 
 
-def user_household_unlink(*, actor, user: User, check_scope: bool = True) -> User:
+def user_household_unlink(*, actor, user: User) -> User:
     """Take a resident's account off its household. The household must lie in the actor's
     scope (``household.link``); an account linked to none is in scope where its resident role
     is, and unlinking it again changes nothing and writes no audit entry."""
     with transaction.atomic():
         current = _locked_household_id(user)
         path = _household_path(current) if current is not None else ""
-        if check_scope:
-            places = [path] if current is not None else _resident_paths(user)
-            if not any(allows_at(actor, "household.link", place) for place in places):
-                raise NotFound()
-            if getattr(actor, "pk", None) == user.pk:
-                raise PermissionDenied(_("Nobody may change the household link of their own account."))
+        places = [path] if current is not None else _resident_paths(user)
+        if not any(allows_at(actor, "household.link", place) for place in places):
+            raise NotFound()
+        if getattr(actor, "pk", None) == user.pk:
+            raise PermissionDenied(_("Nobody may change the household link of their own account."))
         if current is None:
             user.household = None
             return user
