@@ -62,7 +62,11 @@ class AuditHead(models.Model):
 
 
 class AuditEntry(models.Model):
-    """One append-only, hash-chained entry of the audit log."""
+    """One append-only, hash-chained entry of the audit log, scoped like every record: by its
+    node path, and entries of no node (logins, accounts) only from a root of the network."""
+
+    scope_path_field = "node_path"
+    scope_unplaced_from_root = True
 
     id = models.BigAutoField(primary_key=True)
     chain = models.CharField(max_length=32, verbose_name=_("chain"))

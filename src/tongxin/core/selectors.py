@@ -13,18 +13,9 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
-from tongxin.core.access import scope_roots, user_can
+from tongxin.core.access import restrict, user_can
 from tongxin.core.errors import NotFound
 from tongxin.core.models import AuditEntry
-
-
-def _audit_scope(actor) -> Q:
-    q = Q(pk__in=[])
-    for root in scope_roots(actor, "audit.view"):
-        q |= Q(node_path__startswith=root)
-        if root.strip("/").count("/") == 0:
-            q |= Q(node_path="")
-    return q
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -41,7 +32,7 @@ def audit_list(*, actor, action: str = "", actor_name: str = "", object_id: str 
     """
     if not user_can(actor, "audit.view"):
         raise NotFound()
-    qs = AuditEntry.objects.filter(_audit_scope(actor))
+    qs = restrict(AuditEntry.objects.all(), actor, "audit.view")
     if action:
         qs = qs.filter(action__startswith=action.strip())
     if actor_name:

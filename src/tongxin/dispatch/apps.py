@@ -10,8 +10,8 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         from tongxin.core import extensions
         from tongxin.dispatch.api import router
-        from tongxin.people.permissions import roles_of, user_can
-        from tongxin.people.roles import Role
+        from tongxin.people.permissions import user_can
+        from tongxin.people.scope import department_ids
 
         def handles(user) -> bool:
             return user_can(user, "request.handle")
@@ -23,7 +23,7 @@ class DispatchConfig(AppConfig):
         for order, url_name, label, visible in (
             (50, "dispatch:queue", _("Requests"), queue),
             (51, "dispatch:map", _("Map"), queue),
-            (60, "dispatch:inbox", _("Inbox"), lambda user: Role.DEPARTMENT_OFFICER in roles_of(user)),
+            (60, "dispatch:inbox", _("Inbox"), lambda user: bool(department_ids(user))),
             (70, "dispatch:stats", _("Statistics"), lambda user: user_can(user, "dispatch.stats")),
             (80, "dispatch:my_requests", _("My requests"),
              lambda user: user_can(user, "request.file") and not handles(user)),

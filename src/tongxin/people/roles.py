@@ -54,6 +54,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.AUDIT_ADMIN: frozenset({"audit.view"}),
 }
 
+# The roles that handle requests at each level of the ladder (who is told of a new or
+# escalated request there). Unit and grid share the grid's workers.
+HANDLERS_AT: dict[str, list[str]] = {
+    "unit": [Role.GRID_WORKER, Role.GRID_LEADER],
+    "grid": [Role.GRID_WORKER, Role.GRID_LEADER],
+    "village": [Role.VILLAGE_STAFF],
+    "township": [Role.TOWNSHIP_STAFF],
+    "county": [Role.DISPATCH_OFFICER],
+}
+
 # Actions a department officer holds only through their department (the model's
 # ``department_scope``), never through the node their assignment sits at.
 DEPARTMENT_SCOPED_ACTIONS = frozenset({"request.view", "request.handle"})

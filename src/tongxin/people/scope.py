@@ -98,6 +98,10 @@ def scope_q(user, action: str, model: type[models.Model]) -> Q:
     for path in sorted(paths):
         if not any(path != other and path.startswith(other) for other in paths):
             parts.append(Q(**{f"{path_field}__startswith": path}))
+            # Rows that belong to no node (logins, accounts in the audit log) are seen only from
+            # a root of the network.
+            if getattr(model, "scope_unplaced_from_root", False) and path.strip("/").count("/") == 0:
+                parts.append(Q(**{path_field: ""}))
     # No empty "nothing" term in front of the others: it costs every query a compile step.
     return reduce(operator.or_, parts) if parts else _NOTHING
 
@@ -174,6 +178,15 @@ def is_resident_only(user) -> bool:
     """A resident and nothing else: they act for their own household only."""
     roles = {a.role for a in assignments(user)}
     return roles == {Role.RESIDENT}
+
+
+def resident_paths(user) -> list[str]:
+    """The node paths of the user's resident roles, read afresh (not from the per-object cache):
+    where their account may be linked to a household."""
+    from tongxin.people.models import RoleAssignment
+
+    return list(RoleAssignment.objects.filter(user_id=user.pk, role=Role.RESIDENT).order_by()
+                .values_list("node_path", flat=True))
 
 
 def speaks_for_household(user, household_id) -> bool:

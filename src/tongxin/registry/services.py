@@ -16,9 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.core import audit, clock
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed, refuse_empty
 from tongxin.grid.models import Level, Node
-from tongxin.people.models import Language, RoleAssignment, User
-from tongxin.people.roles import Role
-from tongxin.people.scope import allows_at
+from tongxin.people.models import Language, User
+from tongxin.people.scope import allows_at, resident_paths
 from tongxin.registry import idnumber
 from tongxin.registry.models import Household, Relation, Resident, Sex
 
@@ -167,9 +166,7 @@ def resident_update(*, actor, resident: Resident, **changes: Any) -> Resident:
 
 
 def _resident_paths(user: User) -> list[str]:
-    """The node paths of the user's resident roles, read afresh (not from the per-object cache)."""
-    return list(RoleAssignment.objects.filter(user_id=user.pk, role=Role.RESIDENT).order_by()
-                .values_list("node_path", flat=True))
+    return resident_paths(user)
 
 
 def _locked_household_id(user: User):

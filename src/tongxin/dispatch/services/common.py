@@ -16,17 +16,8 @@ from tongxin.dispatch import rules
 from tongxin.dispatch.models import Category, Request, RequestDepartment, TimeUnit, Urgency
 from tongxin.grid.models import LEVEL_ORDER, Level, Node
 from tongxin.grid.selectors import ancestor_at
-from tongxin.people.roles import Role
+from tongxin.people.roles import HANDLERS_AT
 from tongxin.people.selectors import officers_of, staff_at
-
-# Roles that handle requests at each level of the ladder.
-HANDLERS_AT = {
-    Level.UNIT: [Role.GRID_WORKER, Role.GRID_LEADER],
-    Level.GRID: [Role.GRID_WORKER, Role.GRID_LEADER],
-    Level.VILLAGE: [Role.VILLAGE_STAFF],
-    Level.TOWNSHIP: [Role.TOWNSHIP_STAFF],
-    Level.COUNTY: [Role.DISPATCH_OFFICER],
-}
 
 
 def accept_due(category: Category, start: dt.datetime, urgency: str, place: str | None = None) -> dt.datetime:
