@@ -553,11 +553,20 @@ def escalate_overdue(*, now: dt.datetime | None = None) -> list[Request]:
     done = []
     for request in list(waiting.order_by("accept_due")[:1000]) + list(working.order_by("resolve_due")[:1000]):
         try:
-            done.append(request_escalate(actor=None, request=request, reason=gettext("Deadline passed."),
-                                         automatic=True))
+            with transaction.atomic():
+                if not _still_overdue(request, now):
+                    continue
+                done.append(request_escalate(actor=None, request=request, reason=gettext("Deadline passed."),
+                                             automatic=True))
         except Conflict:
             _flag_overdue_at_top(request, now)
     return done
+
+
+def _still_overdue(request: Request, now: dt.datetime) -> bool:
+    """Under the row lock, the deadline the list was read for is still passed: another worker
+    may have escalated the request (and given it new deadlines) since the list was read."""
+    return (due := _lock(request).due) is not None and due < now
 
 
 def _flag_overdue_at_top(request: Request, now: dt.datetime) -> None:
