@@ -565,8 +565,12 @@ def escalate_overdue(*, now: dt.datetime | None = None) -> list[Request]:
 
 def _still_overdue(request: Request, now: dt.datetime) -> bool:
     """Under the row lock, the deadline the list was read for is still passed: another worker
-    may have escalated the request (and given it new deadlines) since the list was read."""
-    return (due := _lock(request).due) is not None and due < now
+    may have escalated the request (and given it new deadlines) since the list was read.
+
+    The bare row is locked, without ``_lock``'s joins: when PostgreSQL hands a waiting
+    ``SELECT … FOR UPDATE`` a row another transaction changed, it re-checks the joins against
+    the old joined rows, so a request whose handler node was just changed would not be found."""
+    return (due := Request.objects.select_for_update().get(pk=request.pk).due) is not None and due < now
 
 
 def _flag_overdue_at_top(request: Request, now: dt.datetime) -> None:
