@@ -78,7 +78,7 @@ def _workers(*targets):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=body, args=(t, o)) for t, o in zip(targets, outcomes)]
+    threads = [threading.Thread(target=body, args=(t, o)) for t, o in zip(targets, outcomes, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
