@@ -116,7 +116,8 @@ def _advisory_lock(job: Job) -> tuple[Callable[[], bool], Callable[[], None]]:
     def take() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            return bool(cursor.fetchone()[0])
+            row = cursor.fetchone()
+            return bool(row and row[0])
 
     def give_back() -> None:
         try:
