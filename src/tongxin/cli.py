@@ -141,12 +141,14 @@ def cmd_worker(args) -> int:
     from tongxin.core.jobs import start_worker
 
     _migrate()
-    print(f"running periodic jobs every {args.interval} s (Ctrl-C stops)")
-    start_worker(interval=args.interval)
+    print(f"queueing due periodic jobs every {args.interval} s and running queued tasks (Ctrl-C stops)")
+    worker = start_worker(interval=args.interval)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        worker.stop()  # lets a task that is running finish
+        worker.executor.join(timeout=60)
         return 0
 
 
@@ -207,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="run every job, due or not")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("worker", help="run periodic jobs in the foreground (production runs this separately)")
+    p = sub.add_parser("worker", help="run periodic jobs and queued tasks in the foreground "
+                                      "(production runs this separately)")
     p.add_argument("--interval", type=float, default=60.0)
     p.set_defaults(func=cmd_worker)
 

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "leaflet",
+    "django_tasks",
+    "django_tasks_db",  # the database backend of the tasks framework: periodic jobs' queue
     "tongxin.core",
     "tongxin.grid",
     "tongxin.people",
@@ -237,6 +239,8 @@ REOPEN_DAYS = int(env("REOPEN_DAYS") or 7)
 # Each process keeps the category catalogue and the node tree it has read for this many
 # seconds (changes in the same process apply at once; see core/refcache.py). 0: no cache.
 REFERENCE_CACHE_SECONDS = float(env("REFERENCE_CACHE_SECONDS") or 60)
+# Background work (core/jobs.py): the django-tasks backport, queued in the database.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tongxin-default"},
     # Reference data (core/refcache.py): categories, the node tree, who staffs each node.

@@ -57,32 +57,24 @@ def test_a_moment_before_the_last_run_runs_the_jobs_again(db):
     assert _names(jobs.run_due(at(2026, 3, 1, 9, 0))) == ["dispatch.escalate_overdue", "dispatch.close_unrated"]
 
 
-def test_the_clock_is_moved_only_while_the_jobs_run(net):
+def test_the_clock_is_moved_only_while_the_jobs_run(net, monkeypatch):
     clock.set_now(at(2026, 3, 2, 10, 0))
     seen = []
     job = jobs.Job("test.clock", dt.timedelta(minutes=1), lambda now: seen.append((now, clock.now())) or "ok")
-    original = list(jobs.JOBS)
-    jobs.JOBS.append(job)
-    try:
-        results = jobs.run_due(at(2026, 3, 5, 12, 0))
-    finally:
-        jobs.JOBS[:] = original
+    monkeypatch.setitem(jobs.JOBS, job.name, job)
+    results = jobs.run_due(at(2026, 3, 5, 12, 0))
     assert ("test.clock", "ok") in results
     assert seen == [(at(2026, 3, 5, 12, 0), at(2026, 3, 5, 12, 0))]
     assert clock.now() == at(2026, 3, 2, 10, 0)
 
 
-def test_without_a_moment_the_jobs_leave_the_live_clock_alone(db):
-    """The embedded worker calls ``run_due()`` beside the web server's threads: the process-wide
-    clock must keep running for them."""
+def test_without_a_moment_the_jobs_leave_the_live_clock_alone(db, monkeypatch):
+    """The embedded worker runs jobs beside the web server's threads: the process-wide clock
+    must keep running for them."""
     seen = []
     job = jobs.Job("test.clock", dt.timedelta(minutes=1), lambda now: seen.append(clock._frozen) or "ok")
-    original = list(jobs.JOBS)
-    jobs.JOBS[:] = [job]
-    try:
-        assert jobs.run_due() == [("test.clock", "ok")]
-    finally:
-        jobs.JOBS[:] = original
+    monkeypatch.setattr(jobs, "JOBS", {job.name: job})
+    assert jobs.run_due() == [("test.clock", "ok")]
     assert seen == [None]
 
 

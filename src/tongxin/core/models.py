@@ -158,11 +158,15 @@ class Notification(models.Model):
 
 
 class JobRun(models.Model):
-    """When each periodic job last ran, so ``tongxin jobs run`` runs only what is due."""
+    """When each periodic job last ran, so ``tongxin jobs run`` runs only what is due; when
+    it was last queued for the worker; and, on SQLite, who holds its lease (core/jobs.py)."""
 
     name = models.CharField(max_length=64, primary_key=True, verbose_name=_("job"))
-    last_run_at = models.DateTimeField(verbose_name=_("last run"))
+    last_run_at = models.DateTimeField(null=True, verbose_name=_("last run"))
     last_result = models.CharField(max_length=200, blank=True, verbose_name=_("last result"))
+    enqueued_at = models.DateTimeField(null=True, verbose_name=_("last queued"))
+    lease_holder = models.CharField(max_length=100, blank=True, verbose_name=_("lease held by"))
+    lease_until = models.DateTimeField(null=True, verbose_name=_("lease held until"))
 
     class Meta:
         verbose_name = _("job run")

@@ -29,3 +29,9 @@ class DispatchConfig(AppConfig):
              lambda user: user_can(user, "request.file") and not handles(user)),
         ):
             extensions.add_menu_entry(url_name=url_name, label=label, visible=visible, order=order)
+
+        from tongxin.core import jobs
+        from tongxin.dispatch import tasks
+
+        for job in tasks.JOBS:
+            jobs.register(job)

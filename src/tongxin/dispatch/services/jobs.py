@@ -20,9 +20,12 @@ from tongxin.dispatch.services.handling import request_escalate
 from tongxin.dispatch.workflow import WORKFLOW
 
 
-def _still_overdue(request: Request, now: dt.datetime) -> bool:
-    due = request.due
-    return due is not None and due < now
+def _still_overdue(pk, now: dt.datetime) -> bool:
+    """Locks the request's row and reads its deadline afresh: another worker may have escalated
+    it since the list of overdue requests was read."""
+    request = (Request.objects.select_for_update().only("state", "accept_due", "resolve_due")
+               .filter(pk=pk).first())
+    return request is not None and request.due is not None and request.due < now
 
 
 def escalate_overdue(*, now: dt.datetime | None = None) -> list[Request]:
@@ -36,13 +39,12 @@ def escalate_overdue(*, now: dt.datetime | None = None) -> list[Request]:
     for pk in (list(waiting.order_by("accept_due").values_list("pk", flat=True)[:1000])
                + list(working.order_by("resolve_due").values_list("pk", flat=True)[:1000])):
         with transaction.atomic():
-            request = locked(SYSTEM, pk)
-            if not _still_overdue(request, now):
+            if not _still_overdue(pk, now):
                 continue
             try:
-                done.append(request_escalate(actor=SYSTEM, request=request, reason=gettext("Deadline passed.")))
+                done.append(request_escalate(actor=SYSTEM, request=pk, reason=gettext("Deadline passed.")))
             except Conflict:
-                _flag_overdue_at_top(request, now)
+                _flag_overdue_at_top(locked(SYSTEM, pk), now)
     return done
 
 
