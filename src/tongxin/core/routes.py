@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from tongxin.core import calendar, services
-from tongxin.core.api import In, Page, paged
-from tongxin.core.errors import ValidationFailed
+from tongxin.core.api import In, Page, paged, refuses
 from tongxin.core.models import CalendarDay, Notification
 
 router = Router(tags=["calendar and inbox"])
@@ -37,31 +37,22 @@ class YearOut(Schema):
     entered: list[DayOut]
 
 
-def _year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed(fields={"year": [str(_year_message())]})
-    return year
-
-
-def _year_message():
-    from django.utils.translation import gettext_lazy as _
-
-    return _("Choose a year between 2000 and 2100.")
+# Years the calendar takes (the services refuse others too: they are called by pages and jobs).
+Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
 @router.get("/calendar/{year}", response=YearOut, summary="A year's official schedule: is it known, what was entered")
-def calendar_year(request, year: int):
-    _year(year)
+def calendar_year(request, year: Year):
     entered = CalendarDay.objects.filter(date__year=year).order_by("date")
     return {"year": year, "known": calendar.year_is_known(year),
             "entered": [{"date": d.date, "working": d.is_working_day, "name": d.name, "source": "entered"}
                         for d in entered]}
 
 
-@router.put("/calendar/{year}", response=YearOut,
+@router.put("/calendar/{year}", response={200: YearOut, **refuses(403)},
             summary="Enter a year's holidays and make-up working days (system administrator)")
-def calendar_year_set(request, year: int, payload: YearIn):
-    services.calendar_year_set(actor=request.auth, year=_year(year),
+def calendar_year_set(request, year: Year, payload: YearIn):
+    services.calendar_year_set(actor=request.auth, year=year,
                                days=[(d.date, d.working, d.name) for d in payload.days])
     return calendar_year(request, year)
 

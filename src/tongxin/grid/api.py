@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Schema
 
-from tongxin.core.api import Page, paged
+from tongxin.core.api import NotBlank, Page, paged, refuses
 from tongxin.grid import selectors
 from tongxin.grid.models import Level
 
@@ -41,7 +41,7 @@ class NodeFilter(Schema):
     offset: int = 0
 
 
-@router.get("/nodes", response=NodePage, summary="Nodes in scope")
+@router.get("/nodes", response={200: NodePage, **refuses(404)}, summary="Nodes in scope")
 def node_list(request, filters: Query[NodeFilter]):
     parent = selectors.node_get(actor=request.auth, code=filters.parent) if filters.parent else None
     qs = selectors.node_list(actor=request.auth, level=filters.level, parent=parent)
@@ -90,7 +90,7 @@ class NodeIn(In):
     code: str = Field(max_length=18)
     level: Level
     parent: str | None = None
-    name_zh: str = Field(max_length=100)
+    name_zh: NotBlank = Field(max_length=100)
     name_bo: str = Field("", max_length=200)
     name_en: str = Field("", max_length=100)
     boundary: dict | None = None
@@ -98,7 +98,7 @@ class NodeIn(In):
     centre_lon: float | None = Field(None, ge=-180, le=180)
 
 
-@router.post("/nodes", response={201: NodeDetail}, summary="Create a node (system administrator)")
+@router.post("/nodes", response={201: NodeDetail, **refuses(404)}, summary="Create a node (system administrator)")
 def node_create(request, payload: NodeIn):
     data = payload.dict()
     parent_code = data.pop("parent")
@@ -108,7 +108,7 @@ def node_create(request, payload: NodeIn):
 
 
 class NodePatch(In):
-    name_zh: str | None = Field(None, max_length=100)
+    name_zh: NotBlank | None = Field(None, max_length=100)
     name_bo: str | None = Field(None, max_length=200)
     name_en: str | None = Field(None, max_length=100)
     boundary: dict | None = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from tongxin.core.api import In
+from tongxin.core.api import In, NotBlank, refuses
 from tongxin.people import services
 
 router = Router(tags=["auth"])
@@ -18,7 +18,7 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/auth/token", auth=None, response=TokenOut, summary="Log in and get a bearer token")
+@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 423)}, summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)
     return {"token": services.token_issue(user=user)}
@@ -92,7 +92,7 @@ class StaffFilter(Schema):
     offset: int = 0
 
 
-@router.get("/staff", response=StaffPage, summary="Role assignments at or below a node (the staff roster)")
+@router.get("/staff", response={200: StaffPage, **refuses(404)}, summary="Role assignments at or below a node (the staff roster)")
 def staff_list(request, filters: Query[StaffFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     qs = selectors.staff_list(actor=request.auth, node=node, role=filters.role)
@@ -100,7 +100,7 @@ def staff_list(request, filters: Query[StaffFilter]):
 
 
 class UserIn(In):
-    username: str = Field(max_length=150)
+    username: NotBlank = Field(max_length=150)
     password: str = Field(max_length=128)
     full_name: str = Field("", max_length=100)
     phone: str = Field("", max_length=32)
@@ -114,7 +114,7 @@ class UserOut(Schema):
     preferred_language: str
 
 
-@router.post("/users", response={201: UserOut}, summary="Create an account (system administrator)")
+@router.post("/users", response={201: UserOut, **refuses(403)}, summary="Create an account (system administrator)")
 def user_create(request, payload: UserIn):
     return 201, services.user_create(actor=request.auth, **payload.dict())
 
@@ -133,7 +133,7 @@ def _account(username: str) -> User:
     return user
 
 
-@router.post("/role-assignments", response={201: StaffOut}, summary="Grant a role at a node (security administrator)")
+@router.post("/role-assignments", response={201: StaffOut, **refuses(403, 404)}, summary="Grant a role at a node (security administrator)")
 def role_grant(request, payload: GrantIn):
     node = node_get(actor=request.auth, code=payload.node)
     user = _account(payload.username)
@@ -158,14 +158,14 @@ class HouseholdLinkOut(Schema):
         return obj.household_id
 
 
-@router.put("/users/{username}/household", response=HouseholdLinkOut,
+@router.put("/users/{username}/household", response={200: HouseholdLinkOut, **refuses(403)},
             summary="Link a resident's account to their household (staff at the household's place)")
 def user_household_link(request, username: str, payload: HouseholdLinkIn):
     household = household_get(actor=request.auth, household_id=payload.household)
     return services.user_household_link(actor=request.auth, user=_account(username), household=household)
 
 
-@router.delete("/users/{username}/household", response=HouseholdLinkOut,
+@router.delete("/users/{username}/household", response={200: HouseholdLinkOut, **refuses(403)},
                summary="Take a resident's account off its household")
 def user_household_unlink(request, username: str):
     return services.user_household_unlink(actor=request.auth, user=_account(username))
