@@ -129,3 +129,20 @@ def test_schemathesis_finds_no_failure(network, officer_token, mode):
         except Exception as exc:  # each operation's failure, all reported together
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_a_boundary_is_geojson_in_the_schema_and_kept_as_sent(network, api, document):
+    boundary = document["components"]["schemas"]["NodePatch"]["properties"]["boundary"]
+    assert len(boundary["anyOf"]) == 4  # geometry, collection, feature, null
+    admin = api(network.user("system_admin"), language="en")
+    grid = network.a.grid.code
+    for wrong in ({}, {"type": "Circle", "coordinates": []}, {"type": "Polygon"}, {"type": "Feature"},
+                  {"type": "Feature", "geometry": {"type": "Feature", "coordinates": []}}):
+        response = admin.patch(f"/api/v1/nodes/{grid}", {"boundary": wrong})
+        assert response.status_code == 422, (wrong, response.content)
+        assert all(name.startswith("boundary") for name in response.json()["error"]["fields"])
+    feature = {"type": "Feature", "properties": {"name": "A"},
+               "geometry": {"type": "Polygon", "coordinates": [[[89.6, 28.5], [89.7, 28.5], [89.6, 28.6], [89.6, 28.5]]]}}
+    response = admin.patch(f"/api/v1/nodes/{grid}", {"boundary": feature})
+    assert response.status_code == 200, response.content
+    assert response.json()["boundary"] == feature

@@ -197,10 +197,11 @@ _PYDANTIC_MESSAGES = {
 def _validation_error(request, exc: NinjaValidationError):
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload", "form")]
-        # Ninja nests the body under the parameter name: drop it.
-        if len(loc) > 1 and err.get("loc", [None])[0] == "body":
-            loc = loc[1:]
+        raw = [str(p) for p in err.get("loc", ())]
+        if raw[:1] == ["body"] and len(raw) > 2:
+            loc = raw[2:]  # Ninja nests the body under the parameter's name: drop both
+        else:
+            loc = [p for p in raw if p not in ("body", "query", "path", "payload", "form")]
         name = ".".join(loc) or "body"
         kind, ctx = err.get("type", ""), err.get("ctx") or {}
         if kind == "string_pattern_mismatch":
