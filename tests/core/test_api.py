@@ -59,7 +59,7 @@ def _cases(network):
         ("GET", f"/api/v1/residents/{uuid.uuid4()}", None, 404, None),
         ("PATCH", f"/api/v1/residents/{uuid.uuid4()}", {"phone": "1"}, 404, None),
         ("POST", "/api/v1/residents", {"household": str(uuid.uuid4()), "name": "x", "sex": "F",
-                                       "birth_date": "1990-01-01", "id_number": "x"}, 404, None),
+                                       "birth_date": "1990-01-01", "id_number": "54023019900101123X"}, 404, None),
         ("GET", "/api/v1/no-such-thing", None, 404, None),
         # NUL characters fit no column (PostgreSQL refuses them)
         ("POST", "/api/v1/households", {"node": network.a.unit.code, "number": "H\u0000", "address": "x"}, 400,

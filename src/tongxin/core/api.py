@@ -10,20 +10,20 @@ language; a 500 is a bug, never a way to report bad input.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from django.http import Http404, HttpRequest
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import BaseRenderer
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer
-from pydantic import ConfigDict
+from pydantic import ConfigDict, StringConstraints
 
 from tongxin.core import extensions
 from tongxin.core.errors import ApplicationError
@@ -60,6 +60,24 @@ class In(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+# The characters str.strip() removes, spelled alike for Python's, Rust's (pydantic) and ECMA's
+# (the document, its clients) regular expressions, whose own \s each mean a different set.
+_STRIPPED = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+NOT_BLANK_PATTERN = f"[^{_STRIPPED}]"
+SPACE_PATTERN = f"[{_STRIPPED}]"
+_PATTERN_MESSAGES: dict[str, Any] = {}
+
+
+def matching(pattern: str, message) -> StringConstraints:
+    """A text constraint for a schema field, with the message a mismatch answers in the error body."""
+    _PATTERN_MESSAGES[pattern] = message
+    return StringConstraints(pattern=pattern)
+
+
+# Text that must say something: not empty, not only spaces (the services strip what they store).
+NotBlank = Annotated[str, matching(NOT_BLANK_PATTERN, _("This field cannot be empty."))]
+
+
 class Page(Schema):
     count: int
 
@@ -72,12 +90,52 @@ def paged(queryset, limit: int, offset: int) -> dict[str, Any]:
     return {"count": count, "items": list(queryset[offset: offset + limit])}
 
 
-class ApiRoot(NinjaAPI):
-    """The NinjaAPI that mounts the registered routers before it first builds its URLs."""
+class ErrorDetail(Schema):
+    code: str = Field(description="stable, for programs: not_found, invalid, conflict, …")
+    message: str = Field(description="for people, in the caller's language")
+    fields: dict[str, list[str]] = Field(description="what is wrong with each field sent, by field name")
+
+
+class ErrorBody(Schema):
+    """Every error answer of the API (DESIGN.md, "Errors")."""
+
+    error: ErrorDetail
+
+
+def refuses(*statuses: int) -> dict[int, type[ErrorBody]]:
+    """Error answers an operation gives beyond those every operation of its shape gives (see
+    ``TongxinAPI``): ``response={200: Out, **refuses(403, 409)}``."""
+    return {status: ErrorBody for status in statuses}
+
+
+# Every answer that comes from the API root or the middleware rather than from the operation
+# itself, and the operations that can give it.
+_COMMON_ERRORS = {
+    400: ("A body that is not JSON, a NUL character anywhere in the request, or an Idempotency-Key "
+          "that is not a UUID", lambda op: True),
+    401: ("Not logged in: no bearer token, or one that is unknown or expired", lambda op: "security" in op),
+    404: ("Nothing in the caller's scope has this id or code (missing and out of scope are the same)",
+          lambda op: any(p.get("in") == "path" for p in op.get("parameters", ()))),
+    409: ("A retry under the same Idempotency-Key while the first request is still running",
+          lambda op: op["_method"] in _WRITES),
+    413: ("The body is too large", lambda op: "requestBody" in op),
+    422: ("Some fields are not valid (each named in error.fields), or an Idempotency-Key reused with "
+          "another body", lambda op: bool(op.get("parameters")) or "requestBody" in op or op["_method"] in _WRITES),
+}
+_WRITES = {"post", "put", "patch", "delete"}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+class TongxinAPI(NinjaAPI):
+    """The API root. It mounts the routers the apps registered (``core.extensions``) before it
+    first builds its URLs or its document, and the document declares, on every operation, each
+    error answer it can give, with the error body: the ones listed in ``_COMMON_ERRORS`` by the
+    operation's shape, the others (403, a workflow's 409, …) by the operation itself through
+    ``refuses``."""
 
     _mounted = False
 
-    def mount_registered(self) -> "ApiRoot":
+    def mount_registered(self) -> "TongxinAPI":
         if not self._mounted:
             self._mounted = True
             for prefix, router in extensions.routers():
@@ -89,12 +147,27 @@ class ApiRoot(NinjaAPI):
         self.mount_registered()
         return super().urls
 
-    def get_openapi_schema(self, *args, **kwargs):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
         self.mount_registered()
-        return super().get_openapi_schema(*args, **kwargs)
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["ErrorBody"] = body
+        for methods in schema["paths"].values():
+            for method, operation in methods.items():
+                operation["_method"] = method
+                responses = operation["responses"]
+                for status, (description, gives) in _COMMON_ERRORS.items():
+                    if gives(operation):
+                        answer = responses.setdefault(status, {"description": description})
+                        answer.setdefault("content", {"application/json": {"schema": _ERROR_REF}})
+                del operation["_method"]
+                operation["responses"] = dict(sorted(responses.items(), key=lambda item: int(item[0])))
+        return schema
 
 
-api = ApiRoot(
+api = TongxinAPI(
     title="Tongxin API",
     version="1",
     urls_namespace="api",
@@ -144,12 +217,19 @@ _PYDANTIC_MESSAGES = {
 def _validation_error(request, exc: NinjaValidationError):
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "payload", "form")]
-        # Ninja nests the body under the parameter name: drop it.
-        if len(loc) > 1 and err.get("loc", [None])[0] == "body":
-            loc = loc[1:]
+        raw = [str(p) for p in err.get("loc", ())]
+        if raw[:1] == ["body"] and len(raw) > 2:
+            loc = raw[2:]  # Ninja nests the body under the parameter's name: drop both
+        else:
+            loc = [p for p in raw if p not in ("body", "query", "path", "payload", "form")]
         name = ".".join(loc) or "body"
-        message = _PYDANTIC_MESSAGES.get(err.get("type", ""), _("This value is not valid."))
+        kind, ctx = err.get("type", ""), err.get("ctx") or {}
+        if kind == "string_pattern_mismatch":
+            message = _PATTERN_MESSAGES.get(ctx.get("pattern"), _("This value is not valid."))
+        elif kind in ("enum", "literal_error") and "expected" in ctx:
+            message = gettext("Choose one of: %(choices)s.") % {"choices": ctx["expected"]}
+        else:
+            message = _PYDANTIC_MESSAGES.get(err.get("type", ""), _("This value is not valid."))
         fields.setdefault(name, []).append(str(message))
     return error_response(request, 422, "invalid", _("Some fields are not valid."), fields)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 from tongxin.core import calendar, services
-from tongxin.core.api import In, Page, paged
-from tongxin.core.errors import ValidationFailed
+from tongxin.core.api import In, Page, paged, refuses
 from tongxin.core.models import CalendarDay, Notification
 
 router = Router(tags=["calendar and inbox"])
@@ -43,31 +43,22 @@ class RegionFilter(Schema):
                         description='A region\'s own days: a node code prefix ("54" for Tibet); blank: the national calendar')
 
 
-def _year(year: int) -> int:
-    if not 2000 <= year <= 2100:
-        raise ValidationFailed(fields={"year": [str(_year_message())]})
-    return year
-
-
-def _year_message():
-    from django.utils.translation import gettext_lazy as _
-
-    return _("Choose a year between 2000 and 2100.")
+# Years the calendar takes (the services refuse others too: they are called by pages and jobs).
+Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
 @router.get("/calendar/{year}", response=YearOut, summary="A year's official schedule: is it known, what was entered")
-def calendar_year(request, year: int, filters: Query[RegionFilter]):
-    _year(year)
+def calendar_year(request, year: Year, filters: Query[RegionFilter]):
     entered = CalendarDay.objects.filter(date__year=year, region=filters.region).order_by("date")
     return {"year": year, "region": filters.region, "known": calendar.year_is_known(year),
             "entered": [{"date": d.date, "working": d.is_working_day, "name": d.name, "source": "entered"}
                         for d in entered]}
 
 
-@router.put("/calendar/{year}", response=YearOut,
+@router.put("/calendar/{year}", response={200: YearOut, **refuses(403)},
             summary="Enter a year's holidays and make-up working days, national or a region's own (system administrator)")
-def calendar_year_set(request, year: int, payload: YearIn, filters: Query[RegionFilter]):
-    services.calendar_year_set(actor=request.auth, year=_year(year), region=filters.region,
+def calendar_year_set(request, year: Year, payload: YearIn, filters: Query[RegionFilter]):
+    services.calendar_year_set(actor=request.auth, year=year, region=filters.region,
                                days=[(d.date, d.working, d.name) for d in payload.days])
     return calendar_year(request, year, filters)
 

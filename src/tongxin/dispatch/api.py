@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext
@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from tongxin.core.api import In, Page, paged
+from tongxin.core.api import ErrorBody, In, NotBlank, Page, matching, paged, refuses
 from tongxin.core.errors import NotFound, ValidationFailed, parse_id
 from tongxin.dispatch import rules, selectors, services, workflow
 from tongxin.dispatch.models import Attachment, ReporterKind, State, Urgency
@@ -190,7 +190,7 @@ class RequestFilter(Schema):
     offset: int = 0
 
 
-@router.get("/requests", response=RequestPage, summary="Requests in scope (open ones by deadline)")
+@router.get("/requests", response={200: RequestPage, **refuses(404)}, summary="Requests in scope (open ones by deadline)")
 def request_list(request, filters: Query[RequestFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     qs = selectors.request_list(actor=request.auth, node=node, state=filters.state, category=filters.category,
@@ -202,7 +202,7 @@ class RequestIn(In):
     id: uuid.UUID | None = Field(None, description="a client-generated id: a retry with it never files twice")
     category: str = Field(max_length=40)
     node: str | None = Field(None, max_length=18)
-    description: str = Field(max_length=4000)
+    description: NotBlank = Field(max_length=4000)
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     household: uuid.UUID | None = None
@@ -217,7 +217,7 @@ def _detail(request, request_id):
     return req
 
 
-@router.post("/requests", response={201: RequestDetail, 200: RequestDetail}, summary="File a request")
+@router.post("/requests", response={201: RequestDetail, 200: RequestDetail, **refuses(403, 404, 409)}, summary="File a request")
 def request_file(request, payload: RequestIn):
     category = selectors.category_get(payload.category)
     household = (household_get(actor=request.auth, household_id=payload.household, place_only=True)
@@ -250,18 +250,18 @@ class NoteIn(In):
 
 
 class ReasonIn(In):
-    reason: str = Field(max_length=2000)
+    reason: NotBlank = Field(max_length=2000)
 
 
 class EscalateIn(In):
-    reason: str = Field(max_length=2000)
+    reason: NotBlank = Field(max_length=2000)
     to: Literal["next", "departments"] = "next"
     lead: str | None = Field(None, max_length=40, description="lead department code")
     assisting: list[str] = Field(default_factory=list, max_length=20)
 
 
 class ResolveIn(In):
-    resolution: str = Field(max_length=4000)
+    resolution: NotBlank = Field(max_length=4000)
 
 
 class RateIn(In):
@@ -269,13 +269,13 @@ class RateIn(In):
     comment: str = Field("", max_length=500)
 
 
-@router.post("/requests/{request_id}/accept", response=RequestDetail, summary="Accept (签收 / 报到)")
+@router.post("/requests/{request_id}/accept", response={200: RequestDetail, **refuses(403, 409)}, summary="Accept (签收 / 报到)")
 def request_accept(request, request_id: str, payload: NoteIn):
     req = services.request_accept(actor=request.auth, request=parse_id(request_id), note=payload.note)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/start", response=RequestDetail, summary="Start work")
+@router.post("/requests/{request_id}/start", response={200: RequestDetail, **refuses(403, 409)}, summary="Start work")
 def request_start(request, request_id: str, payload: NoteIn):
     req = services.request_start(actor=request.auth, request=parse_id(request_id), note=payload.note)
     return _detail(request, req.pk)
@@ -290,7 +290,7 @@ def _departments(req, codes: list[str]) -> list[Department]:
     return [by_code[code] for code in codes]
 
 
-@router.post("/requests/{request_id}/escalate", response=RequestDetail,
+@router.post("/requests/{request_id}/escalate", response={200: RequestDetail, **refuses(403, 409)},
              summary="Blow the whistle (吹哨): to the next level or to departments")
 def request_escalate(request, request_id: str, payload: EscalateIn):
     lead, assisting = [], []
@@ -307,33 +307,33 @@ def request_escalate(request, request_id: str, payload: EscalateIn):
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/resolve", response=RequestDetail, summary="Resolve")
+@router.post("/requests/{request_id}/resolve", response={200: RequestDetail, **refuses(403, 409)}, summary="Resolve")
 def request_resolve(request, request_id: str, payload: ResolveIn):
     req = services.request_resolve(actor=request.auth, request=parse_id(request_id),
                                        resolution=payload.resolution)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/reject", response=RequestDetail, summary="Reject with a reason")
+@router.post("/requests/{request_id}/reject", response={200: RequestDetail, **refuses(403, 409)}, summary="Reject with a reason")
 def request_reject(request, request_id: str, payload: ReasonIn):
     req = services.request_reject(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/rate", response=RequestDetail, summary="Confirm and rate (1–5)")
+@router.post("/requests/{request_id}/rate", response={200: RequestDetail, **refuses(403, 409)}, summary="Confirm and rate (1–5)")
 def request_rate(request, request_id: str, payload: RateIn):
     req = services.request_rate(actor=request.auth, request=parse_id(request_id), rating=payload.rating,
                                     comment=payload.comment)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/reopen", response=RequestDetail, summary="Reopen within the window")
+@router.post("/requests/{request_id}/reopen", response={200: RequestDetail, **refuses(403, 409)}, summary="Reopen within the window")
 def request_reopen(request, request_id: str, payload: ReasonIn):
     req = services.request_reopen(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/attachments", response={201: AttachmentOut}, summary="Attach a photo")
+@router.post("/requests/{request_id}/attachments", response={201: AttachmentOut, **refuses(403, 409)}, summary="Attach a photo")
 def request_attach(request, request_id: str, file: File[UploadedFile]):
     data = file.read(services.MAX_PHOTO_BYTES + 1)
     return 201, services.request_attach(actor=request.auth, request=parse_id(request_id), data=data)
@@ -357,7 +357,7 @@ class StatsFilter(Schema):
     end: dt.date | None = Field(None, alias="to")
 
 
-@router.get("/dispatch/stats", summary="Request statistics for a node and its children")
+@router.get("/dispatch/stats", response={200: dict[str, Any], 404: ErrorBody}, summary="Request statistics for a node and its children")
 def dispatch_stats(request, filters: Query[StatsFilter]):
     if not user_can(request.auth, "dispatch.stats"):
         raise NotFound()
@@ -390,20 +390,20 @@ class NodeFilter(Schema):
     offset: int = 0
 
 
-@router.get("/visit-rounds", response=VisitRoundPage, summary="Visit rounds (敲门行动) in scope")
+@router.get("/visit-rounds", response={200: VisitRoundPage, **refuses(404)}, summary="Visit rounds (敲门行动) in scope")
 def visit_round_list(request, filters: Query[NodeFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     return paged(selectors.visit_rounds(actor=request.auth, node=node), filters.limit, filters.offset)
 
 
 class VisitRoundIn(In):
-    node: str = Field(max_length=18)
-    title: str = Field(max_length=200)
+    node: Annotated[str, matching("^[0-9]{15}$", _("Visit rounds are planned per grid."))]  # a grid's code
+    title: NotBlank = Field(max_length=200)
     starts_on: dt.date
     ends_on: dt.date
 
 
-@router.post("/visit-rounds", response={201: VisitRoundOut}, summary="Plan a visit round for a grid")
+@router.post("/visit-rounds", response={201: VisitRoundOut, **refuses(404)}, summary="Plan a visit round for a grid")
 def visit_round_plan(request, payload: VisitRoundIn):
     grid = node_get(actor=request.auth, code=payload.node)
     return 201, services.visit_round_plan(actor=request.auth, grid=grid, title=payload.title,
@@ -450,7 +450,7 @@ class VisitFilter(NodeFilter):
     round: str | None = None
 
 
-@router.get("/visits", response=VisitPage, summary="Visits in scope")
+@router.get("/visits", response={200: VisitPage, **refuses(404)}, summary="Visits in scope")
 def visit_list(request, filters: Query[VisitFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     return paged(selectors.visit_list(actor=request.auth, node=node, visit_round=filters.round), filters.limit,
@@ -473,7 +473,7 @@ class VisitIn(In):
     open_request: FindingRequestIn | None = None
 
 
-@router.post("/visits", response={201: VisitOut, 200: VisitOut},
+@router.post("/visits", response={201: VisitOut, 200: VisitOut, **refuses(404, 409)},
              summary="Record a visit; a finding can open a request in the same step")
 def visit_record(request, payload: VisitIn):
     household = household_get(actor=request.auth, household_id=payload.household)
@@ -498,7 +498,7 @@ class CoverageFilter(Schema):
     end: dt.date = Field(alias="to")
 
 
-@router.get("/visits/coverage", summary="Share of households visited in a period, per child node")
+@router.get("/visits/coverage", response={200: dict[str, Any], 404: ErrorBody}, summary="Share of households visited in a period, per child node")
 def visit_coverage(request, filters: Query[CoverageFilter]):
     node = node_get(actor=request.auth, code=filters.node)
     return selectors.visit_coverage(actor=request.auth, node=node, start=filters.start, end=filters.end)

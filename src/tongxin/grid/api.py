@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Schema
 
-from tongxin.core.api import Page, paged
+from tongxin.core.api import NotBlank, Page, paged, refuses
 from tongxin.grid import selectors
 from tongxin.grid.models import Level
 
@@ -41,7 +41,7 @@ class NodeFilter(Schema):
     offset: int = 0
 
 
-@router.get("/nodes", response=NodePage, summary="Nodes in scope")
+@router.get("/nodes", response={200: NodePage, **refuses(404)}, summary="Nodes in scope")
 def node_list(request, filters: Query[NodeFilter]):
     parent = selectors.node_get(actor=request.auth, code=filters.parent) if filters.parent else None
     qs = selectors.node_list(actor=request.auth, level=filters.level, parent=parent)
@@ -81,38 +81,67 @@ def node_rollup(request, code: str):
     }
 
 
+from typing import Any, Literal  # noqa: E402
+
 from ninja import Field  # noqa: E402
+from pydantic import BaseModel, ConfigDict  # noqa: E402
 
 from tongxin.core.api import In  # noqa: E402
 from tongxin.grid import services  # noqa: E402
+
+GeometryType = Literal["Polygon", "MultiPolygon", "Point", "LineString", "MultiLineString", "MultiPoint",
+                       "GeometryCollection"]
+
+
+class _GeoJSON(BaseModel):
+    model_config = ConfigDict(extra="allow")  # GeoJSON members beyond these are kept as sent
+
+
+class Geometry(_GeoJSON):
+    type: GeometryType
+    coordinates: Any
+
+
+class GeometryCollection(_GeoJSON):
+    type: GeometryType
+    geometries: Any
+
+
+class Feature(_GeoJSON):
+    type: Literal["Feature"]
+    geometry: Geometry | GeometryCollection
+
+
+# A node's boundary: a GeoJSON geometry (with coordinates, or geometries) or a Feature holding
+# one; the shape grid.services.check_boundary() checks for the pages and the CLI.
+Boundary = Geometry | GeometryCollection | Feature
 
 
 class NodeIn(In):
     code: str = Field(max_length=18)
     level: Level
     parent: str | None = None
-    name_zh: str = Field(max_length=100)
+    name_zh: NotBlank = Field(max_length=100)
     name_bo: str = Field("", max_length=200)
     name_en: str = Field("", max_length=100)
-    boundary: dict | None = None
+    boundary: Boundary | None = None
     centre_lat: float | None = Field(None, ge=-90, le=90)
     centre_lon: float | None = Field(None, ge=-180, le=180)
 
 
-@router.post("/nodes", response={201: NodeDetail}, summary="Create a node (system administrator)")
+@router.post("/nodes", response={201: NodeDetail, **refuses(404)}, summary="Create a node (system administrator)")
 def node_create(request, payload: NodeIn):
     data = payload.dict()
     parent_code = data.pop("parent")
     parent = selectors.node_get(actor=request.auth, code=parent_code) if parent_code else None
-    services.check_boundary(data.get("boundary"))
     return 201, services.node_create(actor=request.auth, parent=parent, **data)
 
 
 class NodePatch(In):
-    name_zh: str | None = Field(None, max_length=100)
+    name_zh: NotBlank | None = Field(None, max_length=100)
     name_bo: str | None = Field(None, max_length=200)
     name_en: str | None = Field(None, max_length=100)
-    boundary: dict | None = None
+    boundary: Boundary | None = None
     centre_lat: float | None = Field(None, ge=-90, le=90)
     centre_lon: float | None = Field(None, ge=-180, le=180)
 
@@ -121,7 +150,6 @@ class NodePatch(In):
 def node_update(request, code: str, payload: NodePatch):
     node = selectors.node_get(actor=request.auth, code=code)
     changes = payload.dict(exclude_unset=True)
-    services.check_boundary(changes.get("boundary"))
     return services.node_update(actor=request.auth, node=node, **changes)
 
 

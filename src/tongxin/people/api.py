@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
-from tongxin.core.api import In
+from tongxin.core.api import In, NotBlank, refuses
 from tongxin.people import services
 
 router = Router(tags=["auth"])
@@ -18,7 +18,7 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/auth/token", auth=None, response=TokenOut, summary="Log in and get a bearer token")
+@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 423)}, summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)
     return {"token": services.token_issue(user=user)}
@@ -91,7 +91,7 @@ class StaffFilter(Schema):
     offset: int = 0
 
 
-@router.get("/staff", response=StaffPage, summary="Role assignments at or below a node (the staff roster)")
+@router.get("/staff", response={200: StaffPage, **refuses(404)}, summary="Role assignments at or below a node (the staff roster)")
 def staff_list(request, filters: Query[StaffFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     qs = selectors.staff_list(actor=request.auth, node=node, role=filters.role)
@@ -99,7 +99,7 @@ def staff_list(request, filters: Query[StaffFilter]):
 
 
 class UserIn(In):
-    username: str = Field(max_length=150)
+    username: NotBlank = Field(max_length=150)
     password: str = Field(max_length=128)
     full_name: str = Field("", max_length=100)
     phone: str = Field("", max_length=32)
@@ -113,7 +113,7 @@ class UserOut(Schema):
     preferred_language: str
 
 
-@router.post("/users", response={201: UserOut}, summary="Create an account (system administrator)")
+@router.post("/users", response={201: UserOut, **refuses(403)}, summary="Create an account (system administrator)")
 def user_create(request, payload: UserIn):
     return 201, services.user_create(actor=request.auth, **payload.dict())
 
@@ -132,7 +132,7 @@ def _account(username: str) -> User:
     return user
 
 
-@router.post("/role-assignments", response={201: StaffOut}, summary="Grant a role at a node (security administrator)")
+@router.post("/role-assignments", response={201: StaffOut, **refuses(403, 404)}, summary="Grant a role at a node (security administrator)")
 def role_grant(request, payload: GrantIn):
     node = node_get(actor=request.auth, code=payload.node)
     user = _account(payload.username)

@@ -2,16 +2,24 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
-from tongxin.core.api import In, Page, paged
+from tongxin.core.api import SPACE_PATTERN, In, NotBlank, Page, matching, paged, refuses
 from tongxin.core.errors import NotFound
 from tongxin.grid.selectors import node_get
-from tongxin.people.models import User
+from tongxin.people.models import Language, User
 from tongxin.registry import selectors, services
+from tongxin.registry.models import Relation, Sex
 
 router = Router(tags=["registry"])
+
+# The shape of a national ID number as registry.idnumber.normalise() reads it (spaces around,
+# a lower-case x); the birth date inside and the check digit are the service's to check.
+IdNumber = Annotated[str, matching(f"^{SPACE_PATTERN}*[0-9]{{17}}[0-9Xx]{SPACE_PATTERN}*$",
+                                   _("An ID number is 17 digits followed by a digit or X."))]
 
 
 class HouseholdOut(Schema):
@@ -41,7 +49,7 @@ class ListFilter(Schema):
     offset: int = 0
 
 
-@router.get("/households", response=HouseholdPage, summary="Households at or below a node")
+@router.get("/households", response={200: HouseholdPage, **refuses(404)}, summary="Households at or below a node")
 def household_list(request, filters: Query[ListFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     return paged(selectors.household_list(actor=request.auth, node=node), filters.limit, filters.offset)
@@ -68,16 +76,16 @@ def household_detail(request, household_id: str):
 
 class HouseholdIn(In):
     node: str
-    number: str = Field(max_length=32)
-    address: str = Field(max_length=200)
+    number: NotBlank = Field(max_length=32)
+    address: NotBlank = Field(max_length=200)
     head_name: str = Field("", max_length=100)
-    lat: float | None = None
-    lon: float | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
     phone: str = Field("", max_length=32)
-    preferred_language: str = "bo"
+    preferred_language: Language = Language.BO
 
 
-@router.post("/households", response={201: HouseholdOut}, summary="Register a household")
+@router.post("/households", response={201: HouseholdOut, **refuses(404)}, summary="Register a household")
 def household_create(request, payload: HouseholdIn):
     data = payload.dict()
     node = node_get(actor=request.auth, code=data.pop("node"))
@@ -85,12 +93,12 @@ def household_create(request, payload: HouseholdIn):
 
 
 class HouseholdPatch(In):
-    address: str | None = Field(None, max_length=200)
+    address: NotBlank | None = Field(None, max_length=200)
     head_name: str | None = Field(None, max_length=100)
-    lat: float | None = None
-    lon: float | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
     phone: str | None = Field(None, max_length=32)
-    preferred_language: str | None = None
+    preferred_language: Language | None = None
 
 
 @router.patch("/households/{household_id}", response=HouseholdOut, summary="Change a household")
@@ -141,17 +149,17 @@ class ResidentPage(Page):
     items: list[ResidentListOut]
 
 
-@router.get("/residents", response=ResidentPage, summary="Residents at or below a node")
+@router.get("/residents", response={200: ResidentPage, **refuses(404)}, summary="Residents at or below a node")
 def resident_list(request, filters: Query[ListFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     return paged(selectors.resident_list(actor=request.auth, node=node), filters.limit, filters.offset)
 
 
 class IdSearchIn(In):
-    id_number: str = Field(max_length=32)
+    id_number: IdNumber
 
 
-@router.post("/residents/search", response=ResidentOut,
+@router.post("/residents/search", response={200: ResidentOut, **refuses(404)},
              summary="Find a resident by exact ID number (in the body, never the URL)")
 def resident_search(request, payload: IdSearchIn):
     return _resident_out(request, selectors.resident_find_by_id_number(actor=request.auth, id_number=payload.id_number))
@@ -164,16 +172,16 @@ def resident_detail(request, resident_id: str):
 
 class ResidentIn(In):
     household: uuid.UUID
-    name: str = Field(max_length=100)
-    sex: str
+    name: NotBlank = Field(max_length=100)
+    sex: Sex
     birth_date: dt.date
-    id_number: str = Field(max_length=32)
+    id_number: IdNumber
     phone: str = Field("", max_length=32)
-    relation: str = "other"
-    preferred_language: str | None = None
+    relation: Relation = Relation.OTHER
+    preferred_language: Language | None = None
 
 
-@router.post("/residents", response={201: ResidentOut}, summary="Register a resident")
+@router.post("/residents", response={201: ResidentOut, **refuses(404)}, summary="Register a resident")
 def resident_create(request, payload: ResidentIn):
     data = payload.dict()
     household = selectors.household_get(actor=request.auth, household_id=data.pop("household"))
@@ -182,13 +190,13 @@ def resident_create(request, payload: ResidentIn):
 
 
 class ResidentPatch(In):
-    name: str | None = Field(None, max_length=100)
-    sex: str | None = None
+    name: NotBlank | None = Field(None, max_length=100)
+    sex: Sex | None = None
     birth_date: dt.date | None = None
-    id_number: str | None = Field(None, max_length=32)
+    id_number: IdNumber | None = None
     phone: str | None = Field(None, max_length=32)
-    relation: str | None = None
-    preferred_language: str | None = None
+    relation: Relation | None = None
+    preferred_language: Language | None = None
 
 
 @router.patch("/residents/{resident_id}", response=ResidentOut, summary="Correct a resident's record")
@@ -221,14 +229,14 @@ class HouseholdLinkOut(Schema):
         return obj.household_id
 
 
-@router.put("/users/{username}/household", response=HouseholdLinkOut, tags=["auth"],
+@router.put("/users/{username}/household", response={200: HouseholdLinkOut, **refuses(403)}, tags=["auth"],
             summary="Link a resident's account to their household (staff at the household's place)")
 def user_household_link(request, username: str, payload: HouseholdLinkIn):
     household = selectors.household_get(actor=request.auth, household_id=payload.household)
     return services.user_household_link(actor=request.auth, user=_account(username), household=household)
 
 
-@router.delete("/users/{username}/household", response=HouseholdLinkOut, tags=["auth"],
+@router.delete("/users/{username}/household", response={200: HouseholdLinkOut, **refuses(403)}, tags=["auth"],
                summary="Take a resident's account off its household")
 def user_household_unlink(request, username: str):
     return services.user_household_unlink(actor=request.auth, user=_account(username))
