@@ -302,8 +302,8 @@ def test_of_two_submissions_of_one_code_read_at_once_one_wins(network, monkeypat
     user = network.user("county_admin")
     totp = _enrolled(user, T0)
     stale = User.objects.get(pk=user.pk)
-    matching_step = services._totp_matching_step
-    monkeypatch.setattr(services, "_totp_matching_step", lambda _user, code, now: matching_step(stale, code, now))
+    matching_step = services.authentication._totp_matching_step
+    monkeypatch.setattr(services.authentication, "_totp_matching_step", lambda _user, code, now: matching_step(stale, code, now))
     with clock.frozen_at(T0):
         assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
         assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"

@@ -48,14 +48,14 @@ def test_one_code_twice_at_once_logs_in_once(transactional_db, monkeypatch):
     # Both submissions find the code unused before either records it: only the conditional
     # UPDATE stands between them.
     barrier, outcomes = threading.Barrier(2), []
-    matching_step = services._totp_matching_step
+    matching_step = services.authentication._totp_matching_step
 
     def both_read_first(user, code, now):
         step = matching_step(user, code, now)
         barrier.wait(timeout=10)
         return step
 
-    monkeypatch.setattr(services, "_totp_matching_step", both_read_first)
+    monkeypatch.setattr(services.authentication, "_totp_matching_step", both_read_first)
     threads = [threading.Thread(target=_attempt, args=(totp.at(T0), barrier, outcomes)) for _ in range(2)]
     for thread in threads:
         thread.start()
