@@ -31,6 +31,7 @@ import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -38,7 +39,6 @@ from django.apps import apps
 from django.db import transaction
 from django.db.models import Count, Max
 from django.test import Client
-from django.test.utils import override_settings
 from django.utils import translation
 
 from tongxin.core import clock
@@ -53,13 +53,34 @@ from tongxin.registry.models import Household, Resident
 
 PASSWORD = "Yak-butter-tea-at-4300m"
 COUNTY = "540230"
+# The moment every test starts at: a working morning in the county (Wednesday, 10:00 in
+# Asia/Shanghai), the hour at which a test that read the host's clock used to fail.
+FROZEN_AT = dt.datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    return [f"tongxin: {getattr(settings, 'TEST_DATABASE_NOTE', '')}; the clock is frozen at {FROZEN_AT.isoformat()}"]
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _fast_password_hashing():
-    # The real hasher costs ~0.3 s a user; the suite makes dozens of users per test.
-    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        yield
+def _frozen_clock_for_the_session():
+    """Module- and session-wide data (``shared_network``) is made at the frozen moment too."""
+    clock.set_now(FROZEN_AT)
+    yield
+    clock.set_now(None)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock_and_language_reset():
+    """Every test starts at ``FROZEN_AT`` whatever the host's time; a test moves the clock on
+    purpose (``clock.set_now``, ``clock.frozen_at``). The clock is process-wide, so a live
+    server's threads and a job worker's read the same moment."""
+    clock.set_now(FROZEN_AT)
+    yield
+    clock.set_now(FROZEN_AT)
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -79,13 +100,6 @@ def _category_catalogue(request):
         from tongxin.core import refcache
 
         refcache.clear_all()  # a flush or a rollback leaves nothing a later test could be served
-
-
-@pytest.fixture(autouse=True)
-def _clock_and_language_reset():
-    yield
-    clock.set_now(None)
-    translation.deactivate()
 
 
 def id_number(birth: dt.date, serial: int, region: str = COUNTY) -> str:

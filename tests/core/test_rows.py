@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from tests.dispatch.support import build_net, file_request
 from tongxin.core import audit, clock

@@ -12,8 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tongxin.core.models import AuditEntry
-from tongxin.dispatch import services
-from tongxin.dispatch import catalogue
+from tongxin.dispatch import catalogue, services
 from tongxin.dispatch.catalogue import DEPARTMENTS
 from tongxin.dispatch.models import Category, Request
 from tongxin.grid import services as grid_services

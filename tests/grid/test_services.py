@@ -100,7 +100,8 @@ def test_update_renames_and_refuses_other_fields(network):
 def _paths_under(prefix: str) -> dict[str, list[str]]:
     return {
         "nodes": sorted(Node.objects.filter(path__startswith=prefix).values_list("path", flat=True)),
-        "households": sorted(Household.objects.filter(node_path__startswith=prefix).values_list("node_path", flat=True)),
+        "households": sorted(Household.objects.filter(node_path__startswith=prefix)
+                             .values_list("node_path", flat=True)),
         "residents": sorted(Resident.objects.filter(node_path__startswith=prefix).values_list("node_path", flat=True)),
         "assignments": sorted(RoleAssignment.objects.filter(node_path__startswith=prefix)
                               .values_list("node_path", flat=True)),

@@ -8,14 +8,13 @@ import pyotp
 import pytest
 from django.conf import settings
 
+from tests.conftest import PASSWORD
 from tongxin.core import clock
 from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.people import services
 from tongxin.people.models import ApiToken, RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
-
-from tests.conftest import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -179,7 +178,7 @@ def test_totp_confirm_refuses_a_wrong_code(network):
     user = network.user("audit_admin")
     secret = services.totp_setup(user=user)
     with pytest.raises(ValidationFailed) as exc:
-        services.totp_confirm(user=user, code="000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+        services.totp_confirm(user=user, code="000000" if pyotp.TOTP(secret).at(clock.now()) != "000000" else "111111")
     assert "otp" in exc.value.fields
     assert not User.objects.get(pk=user.pk).totp_confirmed
     assert secret not in User.objects.get(pk=user.pk).totp_secret  # kept encrypted

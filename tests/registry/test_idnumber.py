@@ -6,13 +6,11 @@ import datetime as dt
 
 import pytest
 from django.utils import translation
-from hypothesis import given
-from hypothesis import strategies as st
-
-from tongxin.core.errors import ValidationFailed
-from tongxin.registry import idnumber
+from hypothesis import given, strategies as st
 
 from tests.conftest import id_number
+from tongxin.core.errors import ValidationFailed
+from tongxin.registry import idnumber
 
 
 def test_a_published_example_checks():

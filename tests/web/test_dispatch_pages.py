@@ -351,7 +351,8 @@ def test_the_ladder_through_the_pages_one_audit_entry_a_step(client_as, dnet):
 
 def test_escalate_to_the_next_level_and_reopen(client_as, dnet):
     req = file_request(dnet)
-    response = client_as(dnet.users.grid_worker).post(act_url(req, "escalate"), {"to": "next", "reason": "网格解决不了"})
+    response = client_as(dnet.users.grid_worker).post(act_url(req, "escalate"),
+                                                      {"to": "next", "reason": "网格解决不了"})
     assert response.status_code == 302
     fresh = Request.objects.get(pk=req.pk)
     assert fresh.state == State.ESCALATED and fresh.handler_node == dnet.nodes.village

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import uuid6
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,11 +12,11 @@ from tongxin.core import clock
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str) -> "ScopedQuerySet":
+    def visible_to(self, user, action: str) -> ScopedQuerySet:
         """The rows ``user`` may take ``action`` on: always through the one scope function."""
         from tongxin.people.scope import restrict
 
-        return restrict(self, user, action)
+        return cast(ScopedQuerySet, restrict(self, user, action))
 
     def one_or_none(self):
         """The row a unique filter names, or None: like ``first()`` without the ORDER BY that

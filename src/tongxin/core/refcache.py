@@ -32,7 +32,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-_ALL: list["ReferenceCache"] = []
+_ALL: list[ReferenceCache] = []
 _MISSING = object()
 
 

@@ -50,7 +50,7 @@ def insert(obj: models.Model) -> models.Model:
             if connection.features.can_return_columns_from_insert:
                 value = cursor.fetchone()[0]
             else:
-                value = connection.ops.last_insert_id(cursor, model._meta.db_table, auto.column)
+                value = connection.ops.last_insert_id(cursor, model._meta.db_table, auto.column or auto.attname)
             setattr(obj, auto.attname, value)
     obj._state.adding = False
     obj._state.db = using

@@ -15,11 +15,12 @@ from django.utils import timezone
 
 from tongxin.core.errors import NotFound
 from tongxin.core.models import AuditEntry
+from tongxin.core.types import Actor
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import scope_roots
 
 
-def _audit_scope(actor) -> Q:
+def _audit_scope(actor: Actor) -> Q:
     q = Q(pk__in=[])
     for root in scope_roots(actor, "audit.view"):
         q |= Q(node_path__startswith=root)
@@ -32,7 +33,7 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def audit_list(*, actor, action: str = "", actor_name: str = "", object_id: str = "",
+def audit_list(*, actor: Actor, action: str = "", actor_name: str = "", object_id: str = "",
                since: dt.date | None = None, until: dt.date | None = None):
     """Audit entries in the actor's ``audit.view`` scope, newest first.
 

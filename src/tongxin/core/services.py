@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.core import audit, calendar, clock
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import CalendarDay, Notification
+from tongxin.core.types import Actor
 from tongxin.people.permissions import user_can
 
 
-def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]]) -> int:
+def calendar_year_set(*, actor: Actor, year: int, days: list[tuple[dt.date, bool, str]]) -> int:
     """Enter a year's official schedule (the State Council's notice): holidays and make-up
     working days. Replaces that year's earlier entries; dates outside the year are refused."""
     if not user_can(actor, "calendar.change"):
@@ -38,9 +39,10 @@ def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]]
     return len(days)
 
 
-def notification_read(*, actor, notification_id: int) -> Notification:
+def notification_read(*, actor: Actor, notification_id: int) -> Notification:
     with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(pk=notification_id, recipient=actor).first()
+        notification = (Notification.objects.select_for_update()
+                        .filter(pk=notification_id, recipient_id=actor.pk).first())
         if notification is None:
             raise NotFound()
         if notification.read_at is None:

@@ -31,8 +31,8 @@ from tongxin.demo.families import HouseholdSpec, IdNumbers
 from tongxin.demo.plan import KANGMA, SMALL, CountyPlan, NodeSpec, Shape, plan_county
 from tongxin.demo.writers import StaffSpec
 from tongxin.dispatch.catalogue import DEPARTMENTS as COUNTY_DEPARTMENTS
-from tongxin.grid import services as grid_services
 from tongxin.dispatch.models import Request
+from tongxin.grid import services as grid_services
 from tongxin.grid.models import Department, Level, Node
 from tongxin.people import services as people_services
 from tongxin.people.models import RoleAssignment, User

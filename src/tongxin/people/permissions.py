@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from tongxin.core.types import Actor
 from tongxin.people.roles import role_allows
 from tongxin.people.scope import assignments
 
 
-def user_can(user, action: str) -> bool:
+def user_can(user: Actor | None, action: str) -> bool:
     return any(role_allows(a.role, action) for a in assignments(user))
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from tongxin.core.notify import Recipient
 from tongxin.core.refcache import ReferenceCache
+from tongxin.core.types import Actor
 from tongxin.grid.models import Node
 from tongxin.people.models import RoleAssignment
 from tongxin.people.roles import Role
 
 
-def staff_list(*, actor, node: Node | None = None, role: str | None = None):
+def staff_list(*, actor: Actor, node: Node | None = None, role: str | None = None):
     qs = RoleAssignment.objects.visible_to(actor, "staff.view").select_related("user", "node", "department")
     if node is not None:
         qs = qs.filter(node_path__startswith=node.path)

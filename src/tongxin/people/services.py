@@ -7,20 +7,21 @@ import datetime as dt
 import secrets
 
 import pyotp
-from pyotp.utils import strings_equal
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from pyotp.utils import strings_equal
 
 from tongxin.core import audit, clock, crypto
 from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from tongxin.core.types import Actor
 from tongxin.grid.models import Department, Node
 from tongxin.people.models import ApiToken, RoleAssignment, User
-from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.people.permissions import user_can
+from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.people.scope import allows_at
 from tongxin.registry.models import Household
 
@@ -35,8 +36,9 @@ def _check_password(password: str, user: User | None = None) -> None:
         raise ValidationFailed(fields={"password": list(exc.messages)}) from exc
 
 
-def user_create(*, actor, username: str, password: str | None, full_name: str = "", phone: str = "",
-                preferred_language: str = "zh-hans", check_scope: bool = True, password_hash: str | None = None) -> User:
+def user_create(*, actor: Actor | None, username: str, password: str | None, full_name: str = "", phone: str = "",
+                preferred_language: str = "zh-hans", check_scope: bool = True,
+                password_hash: str | None = None) -> User:
     """Create an account. ``actor`` must be a system administrator (the CLI passes ``check_scope=False``)."""
     if check_scope and not user_can(actor, "user.manage"):
         raise PermissionDenied()
@@ -59,13 +61,14 @@ def user_create(*, actor, username: str, password: str | None, full_name: str = 
     return user
 
 
-def role_grant(*, actor, user: User, role: str, node: Node, department: Department | None = None,
+def role_grant(*, actor: Actor | None, user: User, role: str, node: Node, department: Department | None = None,
                check_scope: bool = True) -> RoleAssignment:
     """Grant a role at a node. Only a security administrator grants, within their scope,
     and never to themself (separation of the three administrators)."""
     if role not in Role.values:
         raise ValidationFailed(fields={"role": [_("Unknown role.")]})
     if check_scope:
+        assert actor is not None, "a scope check needs an actor"
         if actor.pk == user.pk:
             raise PermissionDenied(_("Nobody may grant a role to themself."))
         if not allows_at(actor, "role.grant", node.path):
@@ -109,7 +112,7 @@ def _set_household(user: User, household: Household | None) -> None:
     user.updated_at = now
 
 
-def user_household_link(*, actor, user: User, household: Household, check_scope: bool = True) -> User:
+def user_household_link(*, actor: Actor | None, user: User, household: Household, check_scope: bool = True) -> User:
     """Link a resident's account to their own household (the one household they see and file
     requests about, people.scope). Staff who may link at the household's place do it
     (``household.link``); a household outside the actor's scope is not found.
@@ -148,7 +151,7 @@ def user_household_link(*, actor, user: User, household: Household, check_scope:
     return user
 
 
-def user_household_unlink(*, actor, user: User, check_scope: bool = True) -> User:
+def user_household_unlink(*, actor: Actor | None, user: User, check_scope: bool = True) -> User:
     """Take a resident's account off its household. The household must lie in the actor's
     scope (``household.link``); an account linked to none is in scope where its resident role
     is, and unlinking it again changes nothing and writes no audit entry."""
@@ -272,7 +275,8 @@ def _record_failure(user: User, now) -> None:
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         failures = user.failed_logins + 1
-        locked = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS) if failures >= settings.LOGIN_MAX_FAILURES else None
+        locked = (now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
+                  if failures >= settings.LOGIN_MAX_FAILURES else None)
         User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
         audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
     if locked:
