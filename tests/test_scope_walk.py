@@ -25,7 +25,7 @@ from collections.abc import Callable
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import Factory, Network, build_network, id_number, module_transaction
+from tests.factories import Factory, Network, build_network, id_number, module_transaction
 from tongxin.core import clock
 from tongxin.core.api import api as ninja_api
 from tongxin.people.roles import Role

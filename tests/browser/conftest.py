@@ -24,7 +24,7 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1},
 }
 
-from tests.browser.pages_network import build_network, tibetan_selectable  # noqa: E402
+from tests.factories import build_pages_network as build_network, tibetan_selectable  # noqa: E402
 
 
 def _require_chromium() -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from tests.conftest import FROZEN_AT
+from tests.factories import FROZEN_AT
 from tongxin.core import clock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

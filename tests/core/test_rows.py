@@ -16,11 +16,6 @@ from tongxin.core.rows import insert
 from tongxin.dispatch.models import Request, TimelineEntry
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _stored(obj):
     """The row as the database gives it back, every concrete field."""
     fresh = type(obj)._default_manager.get(pk=obj.pk)

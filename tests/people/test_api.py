@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from django.conf import settings
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tongxin.core import clock
 from tongxin.people import services
 from tongxin.people.models import RoleAssignment, User

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from django.conf import settings
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tongxin.core import clock
 from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import AuditEntry

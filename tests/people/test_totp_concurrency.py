@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from django.db import connection
 
-from tests.conftest import COUNTY, PASSWORD, Factory
+from tests.factories import COUNTY, PASSWORD, Factory
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError
 from tongxin.core.models import AuditEntry

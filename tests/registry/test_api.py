@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import id_number
+from tests.factories import id_number
 from tongxin.registry.models import Resident
 
 BIRTH = dt.date(1988, 2, 29)

@@ -8,7 +8,7 @@ import pytest
 from django.utils import translation
 from hypothesis import given, strategies as st
 
-from tests.conftest import id_number
+from tests.factories import id_number
 from tongxin.core.errors import ValidationFailed
 from tongxin.registry import idnumber
 

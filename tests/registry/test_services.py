@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from tests.conftest import id_number
+from tests.factories import id_number
 from tongxin.core.errors import NotFound, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.registry import idnumber, services

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 # The network is shared with the browser tests, which own it.
-from tests.browser.pages_network import build_network, tibetan_selectable
+from tests.factories import build_pages_network as build_network, tibetan_selectable
 
 
 @pytest.fixture

@@ -386,7 +386,7 @@ def _queries(client, url, params=None):
 
 
 def test_list_pages_cost_a_fixed_number_of_queries(client_as, net):
-    from tests.browser.pages_network import id_number
+    from tests.factories import id_number
     from tongxin.registry.services import household_create, resident_create
 
     client = client_as(net.users.village_staff)
