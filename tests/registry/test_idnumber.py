@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 from django.utils import translation
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.factories import id_number
 from tongxin.core.errors import ValidationFailed

@@ -59,7 +59,8 @@ from django.db.models import Max, OuterRef, Prefetch, Subquery
 from django.http import HttpResponse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 
 from tongxin.core import clock, context

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, calendar, clock
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
