@@ -25,11 +25,10 @@ from collections.abc import Callable
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.conftest import Factory, Network, build_network, id_number, module_transaction
+from tests.factories import Factory, Network, build_network, id_number, module_transaction
 from tongxin.core import clock
 from tongxin.core.api import api as ninja_api
 from tongxin.people.roles import Role
-
 
 # --- discovery -------------------------------------------------------------------------
 
@@ -299,7 +298,7 @@ def fill(route: Route, side: Side) -> tuple[str, dict, dict | None]:
         if name not in PATH_PARAMS:
             raise WalkError(f"{route}: the walk does not know how to fill path parameter {name!r}")
         values[name] = PATH_PARAMS[name](side)
-        path = path.replace("{%s}" % name, values[name])
+        path = path.replace(f"{{{name}}}", values[name])
     if route.kind == "page":
         if not route.name:
             raise WalkError(f"{route}: a page route needs a name for the walk to build its address")

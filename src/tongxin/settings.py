@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import secrets
-import sys
 from pathlib import Path
 
 import dj_database_url
@@ -50,12 +49,6 @@ def _local_secrets() -> dict[str, str]:
         pass
     return data
 
-
-# Under pytest: fixed throwaway keys, and TONGXIN_TEST_DATABASE_URL picks the database.
-TESTING = "pytest" in sys.modules
-if TESTING:
-    os.environ.setdefault("TONGXIN_SECRET_KEY", "test-only-secret-key-not-for-production-" + "x" * 20)
-    os.environ.setdefault("TONGXIN_ID_KEY", base64.b64encode(b"t" * 32).decode())
 
 _needs_local = env("SECRET_KEY") is None or env("ID_KEY") is None
 _local = _local_secrets() if _needs_local else {}
@@ -127,8 +120,8 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
-    url = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tongxin.sqlite3'}"
+def _database(url: str | None = None) -> dict:
+    url = url or env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tongxin.sqlite3'}"
     # Each server thread keeps its connection (checked before reuse): opening one per request
     # cost PostgreSQL a new backend and cold caches every time.
     config = dj_database_url.parse(url, conn_max_age=int(env("DB_CONN_MAX_AGE") or 600), conn_health_checks=True)
@@ -142,38 +135,10 @@ def _database() -> dict:
     else:
         config.setdefault("OPTIONS", {})
     config["ATOMIC_REQUESTS"] = False
-    test_url = env("TEST_DATABASE_URL")
-    if test_url and TESTING:
-        reason = _unreachable(test_url)
-        if reason:
-            global TEST_DATABASE_NOTE
-            TEST_DATABASE_NOTE = f"PostgreSQL skipped: {test_url} is not reachable ({reason}); running on SQLite"
-            print(TEST_DATABASE_NOTE, file=sys.stderr)
-            return config
-        config = dj_database_url.parse(test_url)
-        config["TEST"] = {"NAME": env("TEST_DATABASE_NAME") or "test_tongxin"}
-        TEST_DATABASE_NOTE = f"tests run on PostgreSQL ({config['HOST']}:{config['PORT']})"
     return config
 
 
-TEST_DATABASE_NOTE = "tests run on SQLite (set TONGXIN_TEST_DATABASE_URL for PostgreSQL)"
-
-
-def _unreachable(url: str) -> str:
-    """Why the test database at ``url`` cannot be used, or ''."""
-    try:
-        import psycopg
-
-        parsed = dj_database_url.parse(url)
-        psycopg.connect(host=parsed["HOST"] or "127.0.0.1", port=parsed["PORT"] or 5432, user=parsed["USER"],
-                        password=parsed["PASSWORD"] or None, dbname=parsed["NAME"] or "postgres",
-                        connect_timeout=3).close()
-    except Exception as exc:  # any failure means: skip PostgreSQL, say why
-        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ""
-
-
-DATABASES = {"default": _database()}  # noqa: E305
+DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -24,7 +24,7 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1},
 }
 
-from tests.browser.pages_network import build_network, tibetan_selectable  # noqa: E402
+from tests.factories import build_pages_network, tibetan_selectable  # noqa: E402
 
 
 def _require_chromium() -> None:
@@ -55,7 +55,7 @@ def _chromium_present():
 def net(transactional_db, live_server, settings, tmp_path_factory):
     """The small network, committed so that the live server's thread sees it."""
     tibetan_selectable(settings, tmp_path_factory.mktemp("locale"))
-    return build_network()
+    return build_pages_network()
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def submit_code(page, secret: str) -> None:
 def enrol(user) -> str:
     people_services.totp_setup(user=user)
     secret = people_services.totp_secret(user)
-    people_services.totp_confirm(user=user, code=pyotp.TOTP(secret).now())
+    people_services.totp_confirm(user=user, code=pyotp.TOTP(secret).at(clock.now()))
     return secret
 
 

@@ -10,7 +10,8 @@ import uuid
 import pytest
 from django.conf import settings
 from django.utils import translation
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 SHAPE = {"code", "message", "fields"}

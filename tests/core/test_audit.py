@@ -37,7 +37,7 @@ def _mentions(problem: str, entry: AuditEntry) -> bool:
 @pytest.fixture
 def network(db):
     # Not the module's shared network: these tests count the whole log from empty.
-    from tests.conftest import Factory, build_network
+    from tests.factories import Factory, build_network
 
     return build_network(Factory())
 

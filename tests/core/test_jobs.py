@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import translation
 
 from tests.dispatch.support import at, build_net, file_request
 from tongxin import cli
@@ -17,12 +16,9 @@ from tongxin.dispatch.models import Request, TimelineEntry
 
 
 @pytest.fixture(autouse=True)
-def _isolated(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _isolated():
     calendar.clear_cache()
     yield
-    clock.set_now(None)
-    translation.deactivate()
     calendar.clear_cache()
 
 
@@ -71,6 +67,7 @@ def test_the_clock_is_moved_only_while_the_jobs_run(net, monkeypatch):
 def test_without_a_moment_the_jobs_leave_the_live_clock_alone(db, monkeypatch):
     """The embedded worker runs jobs beside the web server's threads: the process-wide clock
     must keep running for them."""
+    clock.set_now(None)  # the live clock, as in `tongxin serve` (the suite's is frozen)
     seen = []
     job = jobs.Job("test.clock", dt.timedelta(minutes=1), lambda now: seen.append(clock._frozen) or "ok")
     monkeypatch.setattr(jobs, "JOBS", {job.name: job})

@@ -142,7 +142,8 @@ def test_a_boundary_is_geojson_in_the_schema_and_kept_as_sent(network, api, docu
         assert response.status_code == 422, (wrong, response.content)
         assert all(name.startswith("boundary") for name in response.json()["error"]["fields"])
     feature = {"type": "Feature", "properties": {"name": "A"},
-               "geometry": {"type": "Polygon", "coordinates": [[[89.6, 28.5], [89.7, 28.5], [89.6, 28.6], [89.6, 28.5]]]}}
+               "geometry": {"type": "Polygon",
+                            "coordinates": [[[89.6, 28.5], [89.7, 28.5], [89.6, 28.6], [89.6, 28.5]]]}}
     response = admin.patch(f"/api/v1/nodes/{grid}", {"boundary": feature})
     assert response.status_code == 200, response.content
     assert response.json()["boundary"] == feature

@@ -20,11 +20,6 @@ from tongxin.people.roles import Role
 from tongxin.people.selectors import staff_at
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def catalogue_kept(django_db_blocker):
     """A transactional test ends with a flush that empties the catalogue: put it back after."""

@@ -8,10 +8,10 @@ import json
 import pytest
 
 from tongxin.core import calendar, clock
+from tongxin.core.actors import SYSTEM
 from tongxin.core.models import AuditEntry, CalendarDay, Notification
 from tongxin.grid.services import node_create
 from tongxin.people import services as people
-from tongxin.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "Calendar-test-2026!"
@@ -41,7 +41,7 @@ def _admin_headers(client, county):
 
     admin = _user("sysadmin", "system_admin", county)
     secret = people.totp_setup(user=admin)
-    people.totp_confirm(user=admin, code=pyotp.TOTP(secret).now())
+    people.totp_confirm(user=admin, code=pyotp.TOTP(secret).at(clock.now()))
     return _bearer(client, admin, otp=pyotp.TOTP(secret).at(clock.now(), counter_offset=1))  # each code is good once
 
 

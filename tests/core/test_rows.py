@@ -6,19 +6,14 @@ import datetime as dt
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.forms.models import model_to_dict
+from django.test.utils import CaptureQueriesContext
 
 from tests.dispatch.support import build_net, file_request
 from tongxin.core import audit, clock
 from tongxin.core.models import AuditEntry, Notification
 from tongxin.core.rows import insert
 from tongxin.dispatch.models import Request, TimelineEntry
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _stored(obj):

@@ -5,24 +5,15 @@ clients that log in through ``POST /api/v1/auth/token`` (see ``support.build_net
 from __future__ import annotations
 
 import pytest
-from django.utils import translation
 
 from tests.dispatch.support import Net, build_net, database_state, login
-from tongxin.core import calendar, clock
+from tongxin.core import calendar
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The real hasher costs ~0.3 s a user; every test makes a dozen users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _reset_clock_language_calendar():
+def _reset_calendar():
     calendar.clear_cache()
     yield
-    clock.set_now(None)
-    translation.deactivate()
     calendar.clear_cache()
 
 

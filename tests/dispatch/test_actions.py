@@ -107,8 +107,8 @@ def test_available_actions_are_exactly_what_the_services_allow(net):
     for name, request in made.items():
         for person in PEOPLE:
             user = net.user(person)
-            from tongxin.dispatch.selectors import request_get
             from tongxin.core.errors import NotFound
+            from tongxin.dispatch.selectors import request_get
 
             try:
                 loaded = request_get(actor=user, request_id=request.pk)

@@ -13,8 +13,8 @@ from tests.dispatch.support import at, audit_count, build_net, ensure_categories
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError
 from tongxin.dispatch import rules, services
-from tongxin.dispatch.workflow import WORKFLOW
 from tongxin.dispatch.models import Request, TimelineEntry
+from tongxin.dispatch.workflow import WORKFLOW
 
 
 @pytest.fixture

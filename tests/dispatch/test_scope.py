@@ -8,9 +8,9 @@ import pytest
 
 from tests.dispatch.support import at, file_request, login
 from tongxin.core import clock
+from tongxin.core.actors import SYSTEM
 from tongxin.dispatch import services
 from tongxin.dispatch.models import Request
-from tongxin.core.actors import SYSTEM
 
 ACTIONS = [("accept", {}), ("start", {}), ("escalate", {"reason": "r"}),
            ("escalate", {"reason": "r", "to": "departments", "lead": "water"}), ("resolve", {"resolution": "done"}),

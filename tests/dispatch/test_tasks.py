@@ -13,8 +13,8 @@ from django.db import connection
 from tests.dispatch.support import at, build_net, file_request
 from tongxin.core import clock, jobs
 from tongxin.dispatch import services, tasks
-from tongxin.dispatch.services import jobs as dispatch_jobs
 from tongxin.dispatch.models import Request, TimelineEntry
+from tongxin.dispatch.services import jobs as dispatch_jobs
 
 FILED = at(2026, 3, 2, 10, 0)  # a Monday: accept by 16:30
 LATE = at(2026, 3, 2, 17, 0)

@@ -13,13 +13,13 @@ from django.utils.translation import gettext
 
 from tests.dispatch.support import at, count_queries, file_request, login, make_user
 from tongxin.core import clock
+from tongxin.core.actors import SYSTEM
 from tongxin.core.models import Notification
 from tongxin.dispatch import services, workflow
 from tongxin.dispatch.models import Request, TimelineEntry
 from tongxin.grid.models import Department
 from tongxin.people import services as people_services
 from tongxin.people.roles import Role
-from tongxin.core.actors import SYSTEM
 
 WATER = {"zh-hans": "县水利局", "bo": "རྫོང་ཆུ་བཀོད་ཅུས།", "en": "Water Resources Bureau"}
 

@@ -73,7 +73,8 @@ def test_a_finding_opens_a_request_in_one_step(net, leader):
     before = audit_count()
     response = worker.post("/api/v1/visits", {
         "household": str(net.households["a2"].pk), "visited_on": "2026-03-09",
-        "findings": "Cracked wall after the quake", "open_request": {"category": "housing_safety", "urgency": "urgent"}})
+        "findings": "Cracked wall after the quake",
+        "open_request": {"category": "housing_safety", "urgency": "urgent"}})
     assert response.status_code == 201, response.content
     visit = Visit.objects.get(pk=response.json()["id"])
     request = Request.objects.get(pk=response.json()["request"])

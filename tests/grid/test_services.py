@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tongxin.core import audit
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import NotFound, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.grid import services
 from tongxin.grid.models import Level, Node
 from tongxin.people.models import RoleAssignment
 from tongxin.registry.models import Household, Resident
-from tongxin.core.actors import SYSTEM
 
 
 def _create(actor, **fields):
@@ -101,7 +101,8 @@ def test_update_renames_and_refuses_other_fields(network):
 def _paths_under(prefix: str) -> dict[str, list[str]]:
     return {
         "nodes": sorted(Node.objects.filter(path__startswith=prefix).values_list("path", flat=True)),
-        "households": sorted(Household.objects.filter(node_path__startswith=prefix).values_list("node_path", flat=True)),
+        "households": sorted(Household.objects.filter(node_path__startswith=prefix)
+                             .values_list("node_path", flat=True)),
         "residents": sorted(Resident.objects.filter(node_path__startswith=prefix).values_list("node_path", flat=True)),
         "assignments": sorted(RoleAssignment.objects.filter(node_path__startswith=prefix)
                               .values_list("node_path", flat=True)),

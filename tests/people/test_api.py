@@ -8,11 +8,10 @@ import pyotp
 import pytest
 from django.conf import settings
 
+from tests.factories import PASSWORD
 from tongxin.core import clock
 from tongxin.people import services
 from tongxin.people.models import RoleAssignment, User
-
-from tests.conftest import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 STEP = dt.timedelta(seconds=30)  # one TOTP time step

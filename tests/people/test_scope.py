@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tongxin.core.actors import SYSTEM
 from tongxin.grid.models import Node
 from tongxin.people import scope
 from tongxin.people.models import User
 from tongxin.people.roles import Role
 from tongxin.registry.models import Household, Resident
-from tongxin.core.actors import SYSTEM
 
 
 def _codes(qs) -> set[str]:

@@ -8,14 +8,13 @@ import pyotp
 import pytest
 from django.conf import settings
 
+from tests.factories import PASSWORD
 from tongxin.core import clock
 from tongxin.core.errors import Locked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.people import services
 from tongxin.people.models import ApiToken, RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
-
-from tests.conftest import PASSWORD
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -179,7 +178,7 @@ def test_totp_confirm_refuses_a_wrong_code(network):
     user = network.user("audit_admin")
     secret = services.totp_setup(user=user)
     with pytest.raises(ValidationFailed) as exc:
-        services.totp_confirm(user=user, code="000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+        services.totp_confirm(user=user, code="000000" if pyotp.TOTP(secret).at(clock.now()) != "000000" else "111111")
     assert "otp" in exc.value.fields
     assert not User.objects.get(pk=user.pk).totp_confirmed
     assert secret not in User.objects.get(pk=user.pk).totp_secret  # kept encrypted
@@ -303,7 +302,8 @@ def test_of_two_submissions_of_one_code_read_at_once_one_wins(network, monkeypat
     totp = _enrolled(user, T0)
     stale = User.objects.get(pk=user.pk)
     matching_step = services.authentication._totp_matching_step
-    monkeypatch.setattr(services.authentication, "_totp_matching_step", lambda _user, code, now: matching_step(stale, code, now))
+    monkeypatch.setattr(services.authentication, "_totp_matching_step", lambda _user, code, now: matching_step(stale,
+                        code, now))
     with clock.frozen_at(T0):
         assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
         assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"

@@ -11,14 +11,13 @@ import pyotp
 import pytest
 from django.db import connection
 
+from tests.factories import COUNTY, PASSWORD, Factory
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError
 from tongxin.core.models import AuditEntry
 from tongxin.grid.models import Level
 from tongxin.people import services
 from tongxin.people.roles import Role
-
-from tests.conftest import COUNTY, PASSWORD, Factory
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 

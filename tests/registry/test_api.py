@@ -6,9 +6,8 @@ import datetime as dt
 
 import pytest
 
+from tests.factories import id_number
 from tongxin.registry.models import Resident
-
-from tests.conftest import id_number
 
 BIRTH = dt.date(1988, 2, 29)
 

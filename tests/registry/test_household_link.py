@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 
 from tongxin.core import audit
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.people import services as people_services
-from tongxin.registry import services
 from tongxin.people.models import User
 from tongxin.people.roles import Role, role_allows
 from tongxin.people.scope import assignments
+from tongxin.registry import services
 from tongxin.registry.models import Household
-from tongxin.core.actors import SYSTEM
 
 LINK = "user.household_link"
 UNLINK = "user.household_unlink"

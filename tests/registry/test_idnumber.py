@@ -9,10 +9,9 @@ from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.factories import id_number
 from tongxin.core.errors import ValidationFailed
 from tongxin.registry import idnumber
-
-from tests.conftest import id_number
 
 
 def test_a_published_example_checks():

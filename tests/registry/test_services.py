@@ -7,12 +7,11 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from tests.factories import id_number
 from tongxin.core.errors import NotFound, ValidationFailed
 from tongxin.core.models import AuditEntry
 from tongxin.registry import idnumber, services
 from tongxin.registry.models import Household, Resident
-
-from tests.conftest import id_number
 
 BIRTH = dt.date(1990, 5, 17)
 GOOD = id_number(BIRTH, 777)

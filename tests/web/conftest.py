@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-# The network is shared with the browser tests, which own it.
-from tests.browser.pages_network import build_network, tibetan_selectable
+# The network is shared with the browser tests.
+from tests.factories import build_pages_network, tibetan_selectable
 
 
 @pytest.fixture
 def net(db):
-    return build_network()
+    return build_pages_network()
 
 
 @pytest.fixture

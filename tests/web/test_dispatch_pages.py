@@ -16,15 +16,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from tests.factories import PAGES_PASSWORD, Factory
 from tongxin.core import clock
 from tongxin.core.models import AuditEntry
 from tongxin.dispatch import services
-from tongxin.dispatch.catalogue import CATEGORIES, DEPARTMENTS
+from tongxin.dispatch.catalogue import DEPARTMENTS
 from tongxin.dispatch.models import Attachment, Category, Request, RequestDepartment, State
 from tongxin.dispatch.views import due_info
-from tongxin.grid.models import Department, Node
+from tongxin.grid.models import Node
 from tongxin.people.roles import Role
-from tongxin.core.actors import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -38,24 +38,17 @@ NOW = dt.datetime(2025, 6, 4, 10, 0, tzinfo=TZ)
 
 def add_dispatch(net):
     """Categories, the county's departments, a dispatch officer and two department officers,
-    and centres and outlines for the map, on top of ``tests.browser.pages_network``."""
-    from tests.browser.pages_network import password_hash
-    from tongxin.people.services import role_grant, user_create
-
-    for sort, (code, zh, bo, en, level, dept, accept, resolve, private) in enumerate(CATEGORIES):
-        Category.objects.get_or_create(code=code, defaults=dict(
-            name_zh=zh, name_bo=bo, name_en=en, first_level=level, department_code=dept, accept_within=accept[0],
-            accept_unit=accept[1], resolve_within=resolve[0], resolve_unit=resolve[1], private=private, sort=sort))
+    and centres and outlines for the map, on top of ``tests.factories.build_pages_network``."""
+    make = Factory(start=8000)
+    make.categories()
     county = net.nodes.county
-    net.departments = {code: Department.objects.create(node=county, node_path=county.path, code=code, name_zh=zh,
-                                                       name_bo=bo, name_en=en)
-                       for code, zh, bo, en in DEPARTMENTS}
 
     def person(username, full_name, role, department=None, language="zh-hans"):
-        user = user_create(actor=SYSTEM, username=username, password=None,
-                           password_hash=password_hash(), full_name=full_name, preferred_language=language)
-        role_grant(actor=SYSTEM, user=user, role=role, node=county, department=department)
-        return user
+        return make.user(username, role, county, department=department, password=PAGES_PASSWORD,
+                         full_name=full_name, language=language)
+
+    net.users.system_admin = person("system.admin", "系统管理员", Role.SYSTEM_ADMIN)
+    net.departments = make.catalogue_departments(actor=net.users.system_admin, node=county)
 
     net.users.dispatch_officer = person("dispatch.officer", "调度员 格桑", Role.DISPATCH_OFFICER)
     net.users.water_officer = person("water.officer", "水利局 拉巴", Role.DEPARTMENT_OFFICER,
@@ -352,7 +345,8 @@ def test_the_ladder_through_the_pages_one_audit_entry_a_step(client_as, dnet):
 
 def test_escalate_to_the_next_level_and_reopen(client_as, dnet):
     req = file_request(dnet)
-    response = client_as(dnet.users.grid_worker).post(act_url(req, "escalate"), {"to": "next", "reason": "网格解决不了"})
+    response = client_as(dnet.users.grid_worker).post(act_url(req, "escalate"),
+                                                      {"to": "next", "reason": "网格解决不了"})
     assert response.status_code == 302
     fresh = Request.objects.get(pk=req.pk)
     assert fresh.state == State.ESCALATED and fresh.handler_node == dnet.nodes.village

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
 
 @dataclass(frozen=True)
 class ScopeFunction:
-    restrict: Callable[[QuerySet, object, str], QuerySet]  # the rows a user may take an action on
-    user_can: Callable[[object, str], bool]  # whether a user may take an action at all
-    scope_roots: Callable[[object, str], list[str]]  # the top node paths of an action
-    allows_at: Callable[[object, str, str], bool]  # an action on something placed at a node path
+    restrict: Callable[[QuerySet, Any, str], QuerySet]  # the rows a user may take an action on
+    user_can: Callable[[Any, str], bool]  # whether a user may take an action at all
+    scope_roots: Callable[[Any, str], list[str]]  # the top node paths of an action
+    allows_at: Callable[[Any, str, str], bool]  # an action on something placed at a node path
 
 
 def _deny_rows(queryset: QuerySet, user, action: str) -> QuerySet:

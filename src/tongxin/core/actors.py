@@ -9,9 +9,9 @@ authorisation off.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 from django.utils.translation import gettext_lazy as _
+
+from tongxin.core.types import Actor
 
 
 class SystemActor:
@@ -38,8 +38,7 @@ class SystemActor:
 
 SYSTEM = SystemActor()
 
-# A person's account (people.User) or SYSTEM. Typed loosely here: core knows no app.
-Actor: TypeAlias = Any
+__all__ = ["SYSTEM", "Actor", "SystemActor", "is_system"]
 
 
 def is_system(actor: object) -> bool:

@@ -110,6 +110,7 @@ def refuses(*statuses: int) -> dict[int, type[ErrorBody]]:
 
 # Every answer that comes from the API root or the middleware rather than from the operation
 # itself, and the operations that can give it.
+_WRITES = {"post", "put", "patch", "delete"}
 _COMMON_ERRORS = {
     400: ("A body that is not JSON, a NUL character anywhere in the request, or an Idempotency-Key "
           "that is not a UUID", lambda op: True),
@@ -122,7 +123,6 @@ _COMMON_ERRORS = {
     422: ("Some fields are not valid (each named in error.fields), or an Idempotency-Key reused with "
           "another body", lambda op: bool(op.get("parameters")) or "requestBody" in op or op["_method"] in _WRITES),
 }
-_WRITES = {"post", "put", "patch", "delete"}
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -135,7 +135,7 @@ class TongxinAPI(NinjaAPI):
 
     _mounted = False
 
-    def mount_registered(self) -> "TongxinAPI":
+    def mount_registered(self) -> TongxinAPI:
         if not self._mounted:
             self._mounted = True
             for prefix, router in extensions.routers():
@@ -223,9 +223,9 @@ def _validation_error(request, exc: NinjaValidationError):
         else:
             loc = [p for p in raw if p not in ("body", "query", "path", "payload", "form")]
         name = ".".join(loc) or "body"
-        kind, ctx = err.get("type", ""), err.get("ctx") or {}
+        kind, ctx = str(err.get("type", "")), err.get("ctx") or {}
         if kind == "string_pattern_mismatch":
-            message = _PATTERN_MESSAGES.get(ctx.get("pattern"), _("This value is not valid."))
+            message = _PATTERN_MESSAGES.get(str(ctx.get("pattern")), _("This value is not valid."))
         elif kind in ("enum", "literal_error") and "expected" in ctx:
             message = gettext("Choose one of: %(choices)s.") % {"choices": ctx["expected"]}
         else:

@@ -19,6 +19,7 @@ from django.db import models, transaction
 from tongxin.core import clock, context
 from tongxin.core.models import AuditEntry, AuditHead
 from tongxin.core.rows import insert
+from tongxin.core.types import Actor
 
 GLOBAL_CHAIN = "_"
 
@@ -37,6 +38,10 @@ def _value(field: models.Field, obj: models.Model) -> Any:
         return value
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        # In UTC, as the database gives it back: the digest of a row made while the clock was
+        # set in another zone must equal the digest of the row read again.
+        return value.astimezone(dt.timezone.utc).isoformat()
     return field.value_to_string(obj)
 
 
@@ -80,7 +85,7 @@ class Change:
     """What one write did, before it is chained: built by services, appended by ``record``."""
 
     action: str
-    actor: Any = None
+    actor: Actor | None = None
     obj: models.Model | None = None
     object_type: str = ""
     object_id: str = ""
@@ -114,7 +119,7 @@ def _build(change: Change, moment) -> AuditEntry:
     )
 
 
-def record(*, action: str, actor=None, obj: models.Model | None = None, before: dict | None = None,
+def record(*, action: str, actor: Actor | None = None, obj: models.Model | None = None, before: dict | None = None,
            after: dict | None = None, node_path: str = "", object_type: str = "", object_id: str = "") -> AuditEntry:
     """Append one entry. Call inside the writing service's transaction."""
     entries = record_many([Change(action=action, actor=actor, obj=obj, before=before, after=after,
@@ -137,6 +142,7 @@ def record_many(changes: Iterable[Change]) -> list[AuditEntry]:
         if head is None:
             AuditHead.objects.get_or_create(chain=chain)
             head = _lock_head(connection, chain)
+            assert head is not None, "the head row was made just above"
         seq, prev = head
         for entry in by_chain[chain]:
             seq += 1
@@ -191,9 +197,11 @@ def verify(batch: int = 5000) -> VerifyResult:
                 break
             for entry in rows:
                 if entry.seq != expected_seq:
-                    return VerifyResult(False, checked, f"chain {chain}: entry {expected_seq} is missing (next is {entry.seq}, id {entry.id})")
+                    return VerifyResult(False, checked, f"chain {chain}: entry {expected_seq} is missing "
+                                                        f"(next is {entry.seq}, id {entry.id})")
                 if entry.prev_hash != prev:
-                    return VerifyResult(False, checked, f"chain {chain}: entry {entry.seq} (id {entry.id}) does not follow its predecessor")
+                    return VerifyResult(False, checked, f"chain {chain}: entry {entry.seq} (id {entry.id}) "
+                                                        "does not follow its predecessor")
                 if _entry_hash(entry) != entry.hash:
                     return VerifyResult(False, checked, f"chain {chain}: entry {entry.seq} (id {entry.id}) was altered")
                 prev, expected_seq, last_seq = entry.hash, expected_seq + 1, entry.seq
@@ -202,5 +210,6 @@ def verify(batch: int = 5000) -> VerifyResult:
         if head is None:
             return VerifyResult(False, checked, f"chain {chain}: its head record is missing")
         if head.seq != expected_seq - 1 or head.hash != prev:
-            return VerifyResult(False, checked, f"chain {chain}: entries after {expected_seq - 1} were deleted (head is at {head.seq})")
+            return VerifyResult(False, checked, f"chain {chain}: entries after {expected_seq - 1} were deleted "
+                                                f"(head is at {head.seq})")
     return VerifyResult(True, checked)

@@ -273,7 +273,8 @@ class WorkClock:
     def pause(self, at: dt.datetime) -> WorkClock:
         if self.paused:
             raise ValueError("the clock is paused already")
-        if self.pauses and at < self.pauses[-1][1]:
+        last_end = self.pauses[-1][1] if self.pauses else None
+        if last_end is not None and at < last_end:
             raise ValueError("a pause cannot begin before the last one ended")
         return WorkClock(self.start, self.amount, self.unit, (*self.pauses, (at, None)), self.place)
 

@@ -4,6 +4,7 @@ the API and the pages turn it into DESIGN.md's error body in the caller's langua
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +27,8 @@ class ApplicationError(Exception):
             "error": {
                 "code": self.code,
                 "message": str(self.message),
-                "fields": {k: [str(m) for m in (v if isinstance(v, (list, tuple)) else [v])] for k, v in self.fields.items()},
+                "fields": {k: [str(m) for m in (v if isinstance(v, (list, tuple)) else [v])]
+                           for k, v in self.fields.items()},
             }
         }
 
@@ -37,7 +39,7 @@ class ValidationFailed(ApplicationError):
     default_message = _("Some fields are not valid.")
 
 
-def refuse_empty(changes: dict[str, Any], *, nullable: set[str] = frozenset()) -> None:
+def refuse_empty(changes: dict[str, Any], *, nullable: Collection[str] = frozenset()) -> None:
     """A change that sends ``null`` for a field that must have a value is bad input, not a 500."""
     empty = [name for name, value in changes.items() if value is None and name not in nullable]
     if empty:

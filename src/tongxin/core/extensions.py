@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 
-Predicate = Callable[[object], bool]
+Predicate = Callable[[Any], bool]
 
 
 # --- API routers ----------------------------------------------------------------------------
@@ -31,7 +32,7 @@ def add_router(router, *, order: int, prefix: str = "") -> None:
         _routers.append((order, prefix, router))
 
 
-def routers() -> list[tuple[str, object]]:
+def routers() -> list[tuple[str, Any]]:
     return [(prefix, router) for _order, prefix, router in sorted(_routers, key=lambda r: r[0])]
 
 
@@ -79,14 +80,14 @@ def menu_entries() -> list[MenuEntry]:
 
 @dataclass(frozen=True)
 class StartPage:
-    target: Callable[[object], str | None]  # the URL for this user, or None
+    target: Callable[[Any], str | None]  # the URL for this user, or None
     order: int
 
 
 _start_pages: list[StartPage] = []
 
 
-def add_start_page(*, target: Callable[[object], str | None], order: int) -> None:
+def add_start_page(*, target: Callable[[Any], str | None], order: int) -> None:
     _start_pages[:] = [p for p in _start_pages if p.order != order]
     _start_pages.append(StartPage(target=target, order=order))
     _start_pages.sort(key=lambda p: p.order)
@@ -138,7 +139,7 @@ class NodeLink:
     """A button on a node's page (``Households here``): ``url(node)`` for users ``visible`` to."""
 
     label: str
-    url: Callable[[object], str]
+    url: Callable[[Any], str]
     visible: Predicate
     order: int
 
@@ -149,7 +150,7 @@ class NodeSection:
     ``context(request, node)`` answers; None leaves the block out."""
 
     template: str
-    context: Callable[[object, object], dict | None]
+    context: Callable[[Any, Any], dict | None]
     order: int
 
 
@@ -157,7 +158,7 @@ _node_links: list[NodeLink] = []
 _node_sections: list[NodeSection] = []
 
 
-def add_node_link(*, label, url: Callable[[object], str], visible: Predicate, order: int) -> None:
+def add_node_link(*, label, url: Callable[[Any], str], visible: Predicate, order: int) -> None:
     _node_links[:] = [link for link in _node_links if link.order != order]
     _node_links.append(NodeLink(label=label, url=url, visible=visible, order=order))
     _node_links.sort(key=lambda link: link.order)
@@ -167,7 +168,7 @@ def node_links() -> list[NodeLink]:
     return list(_node_links)
 
 
-def add_node_section(*, template: str, context: Callable[[object, object], dict | None], order: int) -> None:
+def add_node_section(*, template: str, context: Callable[[Any, Any], dict | None], order: int) -> None:
     _node_sections[:] = [s for s in _node_sections if s.template != template]
     _node_sections.append(NodeSection(template=template, context=context, order=order))
     _node_sections.sort(key=lambda s: s.order)

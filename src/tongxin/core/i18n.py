@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import trans_real
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,9 @@ def ensure_compiled(force: bool = False) -> list[Path]:
             except (OSError, ValueError) as exc:  # read-only install or a broken catalogue: say so, do not stop
                 log.warning("could not compile %s: %s", po, exc)
     if compiled:
-        translation.trans_real._translations = {}
-        translation.trans_real._active = translation.trans_real.Local()
+        # Django's private caches of loaded catalogues (no public API empties them).
+        trans_real._translations = {}  # type: ignore[attr-defined]
+        trans_real._active = trans_real.Local()  # type: ignore[attr-defined]
     return compiled
 
 

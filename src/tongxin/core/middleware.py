@@ -9,7 +9,6 @@ from django.utils import translation
 from tongxin.core import context
 from tongxin.core.errors import BadCharacters, MethodNotAllowed, TooLarge
 
-
 # A JSON string escape for NUL that is not itself an escaped backslash.
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import uuid6
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -11,9 +13,9 @@ from tongxin.core.i18n import active_code
 
 
 class ScopedQuerySet(models.QuerySet):
-    def visible_to(self, user, action: str) -> "ScopedQuerySet":
+    def visible_to(self, user, action: str) -> ScopedQuerySet:
         """The rows ``user`` may take ``action`` on: always through the one scope function."""
-        return access.restrict(self, user, action)
+        return cast("ScopedQuerySet", access.restrict(self, user, action))
 
     def one_or_none(self):
         """The row a unique filter names, or None: like ``first()`` without the ORDER BY that
@@ -197,4 +199,5 @@ class TimelineStep(models.Model):
         names = self.actor_names or {}
         if names:
             return names.get(active_code()) or names.get("zh-hans") or ""
-        return (self.actor.full_name or self.actor.username) if self.actor_id else ""
+        actor = self.actor if self.actor_id else None
+        return (actor.full_name or actor.username) if actor is not None else ""

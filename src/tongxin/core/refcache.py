@@ -35,8 +35,8 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
-_ALL: list["ReferenceCache"] = []
-_TRACKING: dict[str, list["ReferenceCache"]] = {}  # model label (lower case) -> the caches it feeds
+_ALL: list[ReferenceCache] = []
+_TRACKING: dict[str, list[ReferenceCache]] = {}  # model label (lower case) -> the caches it feeds
 _MISSING = object()
 
 

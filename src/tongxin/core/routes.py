@@ -40,7 +40,8 @@ class YearOut(Schema):
 
 class RegionFilter(Schema):
     region: str = Field("", max_length=18, pattern=r"^[0-9]*$",
-                        description='A region\'s own days: a node code prefix ("54" for Tibet); blank: the national calendar')
+                        description='A region\'s own days: a node code prefix ("54" for Tibet); '
+                                    'blank: the national calendar')
 
 
 # Years the calendar takes (the services refuse others too: they are called by pages and jobs).
@@ -56,7 +57,8 @@ def calendar_year(request, year: Year, filters: Query[RegionFilter]):
 
 
 @router.put("/calendar/{year}", response={200: YearOut, **refuses(403)},
-            summary="Enter a year's holidays and make-up working days, national or a region's own (system administrator)")
+            summary="Enter a year's holidays and make-up working days, national or a region's own "
+                    "(system administrator)")
 def calendar_year_set(request, year: Year, payload: YearIn, filters: Query[RegionFilter]):
     services.calendar_year_set(actor=request.auth, year=year, region=filters.region,
                                days=[(d.date, d.working, d.name) for d in payload.days])

@@ -10,7 +10,8 @@ per model and database.
 
 It is for new rows of plain models only: no signals are sent, no ``save()`` override
 runs, and there is no update path. A row of a model the reference cache holds still makes
-that cache forget, as the save signal would (``refcache.model_changed``). ``tests/core/test_rows.py`` checks that a row written
+that cache forget, as the save signal would (``refcache.model_changed``).
+``tests/core/test_rows.py`` checks that a row written
 this way reads back equal to one written by ``save``.
 """
 
@@ -53,7 +54,7 @@ def insert(obj: models.Model) -> models.Model:
             if connection.features.can_return_columns_from_insert:
                 value = cursor.fetchone()[0]
             else:
-                value = connection.ops.last_insert_id(cursor, model._meta.db_table, auto.column)
+                value = connection.ops.last_insert_id(cursor, model._meta.db_table, auto.column or auto.attname)
             setattr(obj, auto.attname, value)
     obj._state.adding = False
     obj._state.db = using

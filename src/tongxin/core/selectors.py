@@ -16,13 +16,14 @@ from django.utils import timezone
 from tongxin.core.access import restrict, user_can
 from tongxin.core.errors import NotFound
 from tongxin.core.models import AuditEntry
+from tongxin.core.types import Actor
 
 
 def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def audit_list(*, actor, action: str = "", actor_name: str = "", object_id: str = "",
+def audit_list(*, actor: Actor, action: str = "", actor_name: str = "", object_id: str = "",
                since: dt.date | None = None, until: dt.date | None = None):
     """Audit entries in the actor's ``audit.view`` scope, newest first.
 

@@ -12,9 +12,10 @@ from tongxin.core import audit, calendar, clock
 from tongxin.core.access import user_can
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.models import CalendarDay, Notification
+from tongxin.core.types import Actor
 
 
-def calendar_year_set(*, actor, year: int, days: list[tuple[dt.date, bool, str]], region: str = "") -> int:
+def calendar_year_set(*, actor: Actor, year: int, days: list[tuple[dt.date, bool, str]], region: str = "") -> int:
     """Enter a year's official schedule (the State Council's notice): holidays and make-up
     working days; with a ``region`` (a node code prefix, "54" for Tibet), that region's own
     days over the national ones (Losar, the Shoton festival). Replaces that year's earlier
@@ -56,9 +57,10 @@ def _region_known(region: str) -> bool:
     return Node.objects.filter(code__startswith=region).exists()
 
 
-def notification_read(*, actor, notification_id: int) -> Notification:
+def notification_read(*, actor: Actor, notification_id: int) -> Notification:
     with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(pk=notification_id, recipient=actor).first()
+        notification = (Notification.objects.select_for_update()
+                        .filter(pk=notification_id, recipient_id=actor.pk).first())
         if notification is None:
             raise NotFound()
         if notification.read_at is None:

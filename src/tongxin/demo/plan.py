@@ -149,11 +149,14 @@ def plan_county(rng: random.Random, county: NodeSpec, shape: Shape,
                               f"{kind[2]} {i + 1:02d} (synthetic)"))
     per_township = split(rng, shape.villages, len(townships), *_bounds(shape.villages, len(townships),
                                                                        shape.villages_per_township))
-    per_village = split(rng, shape.grids, shape.villages, *_bounds(shape.grids, shape.villages, shape.grids_per_village))
+    per_village = split(rng, shape.grids, shape.villages,
+                        *_bounds(shape.grids, shape.villages, shape.grids_per_village))
     per_grid = split(rng, shape.units, shape.grids, *_bounds(shape.units, shape.grids, shape.units_per_grid))
     plan.household_sizes = split(rng, shape.residents, shape.households, *shape.residents_per_household)
-    per_unit = split(rng, shape.households, shape.units, *_bounds(shape.households, shape.units, shape.households_per_unit))
-    workers = split(rng, shape.grid_workers, shape.grids, *_bounds(shape.grid_workers, shape.grids, shape.workers_per_grid))
+    per_unit = split(rng, shape.households, shape.units,
+                     *_bounds(shape.households, shape.units, shape.households_per_unit))
+    workers = split(rng, shape.grid_workers, shape.grids,
+                    *_bounds(shape.grid_workers, shape.grids, shape.workers_per_grid))
     village_stems = names.place_names(rng, shape.villages)
 
     v = g = u = 0

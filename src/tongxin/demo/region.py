@@ -19,7 +19,8 @@ import traceback
 from django.db import connection, connections, transaction
 from tqdm import tqdm
 
-from tongxin.demo import names, seed as demo, writers
+from tongxin.demo import names, writers
+from tongxin.demo import seed as demo
 from tongxin.demo.plan import NodeSpec, plan_county, shape_for, split
 from tongxin.grid.models import Level, Node
 from tongxin.people.models import User

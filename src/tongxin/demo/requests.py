@@ -14,6 +14,7 @@ import random
 from django.db.models import Count
 
 from tongxin.core import clock
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import ApplicationError
 from tongxin.dispatch import services
 from tongxin.dispatch.models import Category, ReporterKind, Request, Urgency
@@ -22,7 +23,6 @@ from tongxin.people import services as people
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import Role
 from tongxin.registry.models import Household
-from tongxin.core.actors import SYSTEM
 
 DESCRIPTIONS = {
     "water": ["井水不出水，全组十几户吃水困难", "自来水管冻裂，院内漏水", "水质发浑，请来检测"],

@@ -25,20 +25,20 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import Conflict, ValidationFailed
 from tongxin.demo import families, names, writers
 from tongxin.demo.families import HouseholdSpec, IdNumbers
 from tongxin.demo.plan import KANGMA, SMALL, CountyPlan, NodeSpec, Shape, plan_county
 from tongxin.demo.writers import StaffSpec
 from tongxin.dispatch.catalogue import DEPARTMENTS as COUNTY_DEPARTMENTS
-from tongxin.grid import services as grid_services
 from tongxin.dispatch.models import Request
+from tongxin.grid import services as grid_services
 from tongxin.grid.models import Department, Level, Node
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES, Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household, Resident
-from tongxin.core.actors import SYSTEM
 
 PROFILES = ("kangma", "small", "region")
 DEFAULT_SEED = 540230

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import ValidationFailed
 from tongxin.demo.families import HouseholdSpec
 from tongxin.demo.plan import NodeSpec
@@ -27,7 +28,6 @@ from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import Role
 from tongxin.registry import services as registry_services
 from tongxin.registry.models import Household, Resident
-from tongxin.core.actors import SYSTEM
 
 # Rows per INSERT: large enough that round trips do not count, small enough for
 # SQLite's and PostgreSQL's statement limits.

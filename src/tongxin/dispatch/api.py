@@ -190,7 +190,8 @@ class RequestFilter(Schema):
     offset: int = 0
 
 
-@router.get("/requests", response={200: RequestPage, **refuses(404)}, summary="Requests in scope (open ones by deadline)")
+@router.get("/requests", response={200: RequestPage, **refuses(404)},
+            summary="Requests in scope (open ones by deadline)")
 def request_list(request, filters: Query[RequestFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     qs = selectors.request_list(actor=request.auth, node=node, state=filters.state, category=filters.category,
@@ -217,7 +218,8 @@ def _detail(request, request_id):
     return req
 
 
-@router.post("/requests", response={201: RequestDetail, 200: RequestDetail, **refuses(403, 404, 409)}, summary="File a request")
+@router.post("/requests", response={201: RequestDetail, 200: RequestDetail, **refuses(403, 404, 409)},
+             summary="File a request")
 def request_file(request, payload: RequestIn):
     category = selectors.category_get(payload.category)
     household = (household_get(actor=request.auth, household_id=payload.household, place_only=True)
@@ -269,7 +271,8 @@ class RateIn(In):
     comment: str = Field("", max_length=500)
 
 
-@router.post("/requests/{request_id}/accept", response={200: RequestDetail, **refuses(403, 409)}, summary="Accept (签收 / 报到)")
+@router.post("/requests/{request_id}/accept", response={200: RequestDetail, **refuses(403, 409)},
+             summary="Accept (签收 / 报到)")
 def request_accept(request, request_id: str, payload: NoteIn):
     req = services.request_accept(actor=request.auth, request=parse_id(request_id), note=payload.note)
     return _detail(request, req.pk)
@@ -290,20 +293,23 @@ def _departments(req, codes: list[str]) -> list[Department]:
     return [by_code[code] for code in codes]
 
 
+CALL_DEPARTMENTS = _('To call departments, send "to": "departments" with a lead department code.')
+
+
 @router.post("/requests/{request_id}/escalate", response={200: RequestDetail, **refuses(403, 409)},
              summary="Blow the whistle (吹哨): to the next level or to departments")
 def request_escalate(request, request_id: str, payload: EscalateIn):
     lead, assisting = [], []
     if payload.to == "departments":
         if not payload.lead:
-            raise ValidationFailed(fields={"lead": [_('To call departments, send "to": "departments" with a lead department code.')]})
+            raise ValidationFailed(fields={"lead": [CALL_DEPARTMENTS]})
         req = selectors.request_place(actor=request.auth, request_id=request_id)
         lead = _departments(req, [payload.lead])
         assisting = _departments(req, payload.assisting)
     elif payload.lead or payload.assisting:
-        raise ValidationFailed(fields={"to": [_('To call departments, send "to": "departments" with a lead department code.')]})
+        raise ValidationFailed(fields={"to": [CALL_DEPARTMENTS]})
     req = services.request_escalate(actor=request.auth, request=parse_id(request_id), reason=payload.reason,
-                                        departments=lead, assisting=assisting)
+                                    departments=lead, assisting=assisting)
     return _detail(request, req.pk)
 
 
@@ -314,26 +320,30 @@ def request_resolve(request, request_id: str, payload: ResolveIn):
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/reject", response={200: RequestDetail, **refuses(403, 409)}, summary="Reject with a reason")
+@router.post("/requests/{request_id}/reject", response={200: RequestDetail, **refuses(403, 409)},
+             summary="Reject with a reason")
 def request_reject(request, request_id: str, payload: ReasonIn):
     req = services.request_reject(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/rate", response={200: RequestDetail, **refuses(403, 409)}, summary="Confirm and rate (1–5)")
+@router.post("/requests/{request_id}/rate", response={200: RequestDetail, **refuses(403, 409)},
+             summary="Confirm and rate (1–5)")
 def request_rate(request, request_id: str, payload: RateIn):
     req = services.request_rate(actor=request.auth, request=parse_id(request_id), rating=payload.rating,
                                     comment=payload.comment)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/reopen", response={200: RequestDetail, **refuses(403, 409)}, summary="Reopen within the window")
+@router.post("/requests/{request_id}/reopen", response={200: RequestDetail, **refuses(403, 409)},
+             summary="Reopen within the window")
 def request_reopen(request, request_id: str, payload: ReasonIn):
     req = services.request_reopen(actor=request.auth, request=parse_id(request_id), reason=payload.reason)
     return _detail(request, req.pk)
 
 
-@router.post("/requests/{request_id}/attachments", response={201: AttachmentOut, **refuses(403, 409)}, summary="Attach a photo")
+@router.post("/requests/{request_id}/attachments", response={201: AttachmentOut, **refuses(403, 409)},
+             summary="Attach a photo")
 def request_attach(request, request_id: str, file: File[UploadedFile]):
     data = file.read(services.MAX_PHOTO_BYTES + 1)
     return 201, services.request_attach(actor=request.auth, request=parse_id(request_id), data=data)
@@ -357,7 +367,8 @@ class StatsFilter(Schema):
     end: dt.date | None = Field(None, alias="to")
 
 
-@router.get("/dispatch/stats", response={200: dict[str, Any], 404: ErrorBody}, summary="Request statistics for a node and its children")
+@router.get("/dispatch/stats", response={200: dict[str, Any], 404: ErrorBody},
+            summary="Request statistics for a node and its children")
 def dispatch_stats(request, filters: Query[StatsFilter]):
     if not user_can(request.auth, "dispatch.stats"):
         raise NotFound()
@@ -498,7 +509,8 @@ class CoverageFilter(Schema):
     end: dt.date = Field(alias="to")
 
 
-@router.get("/visits/coverage", response={200: dict[str, Any], 404: ErrorBody}, summary="Share of households visited in a period, per child node")
+@router.get("/visits/coverage", response={200: dict[str, Any], 404: ErrorBody},
+            summary="Share of households visited in a period, per child node")
 def visit_coverage(request, filters: Query[CoverageFilter]):
     node = node_get(actor=request.auth, code=filters.node)
     return selectors.visit_coverage(actor=request.auth, node=node, start=filters.start, end=filters.end)

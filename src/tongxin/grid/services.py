@@ -18,7 +18,8 @@ from tongxin.grid.models import CODE_LENGTH, LEVEL_ORDER, Department, Level, Nod
 def _check_code(code: str, level: str) -> None:
     want = CODE_LENGTH[Level(level)]
     if not (code.isascii() and code.isdigit()) or len(code) != want:  # isdigit() alone takes "²" and "٣"
-        raise ValidationFailed(fields={"code": [_("A %(level)s code is %(n)d digits.") % {"level": Level(level).label, "n": want}]})
+        raise ValidationFailed(fields={"code": [
+            _("A %(level)s code is %(n)d digits.") % {"level": Level(level).label, "n": want}]})
 
 
 def _check_parent(level: str, parent: Node | None) -> None:

@@ -18,7 +18,8 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 423)}, summary="Log in and get a bearer token")
+@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 423)},
+             summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)
     return {"token": services.token_issue(user=user)}
@@ -91,7 +92,8 @@ class StaffFilter(Schema):
     offset: int = 0
 
 
-@router.get("/staff", response={200: StaffPage, **refuses(404)}, summary="Role assignments at or below a node (the staff roster)")
+@router.get("/staff", response={200: StaffPage, **refuses(404)},
+            summary="Role assignments at or below a node (the staff roster)")
 def staff_list(request, filters: Query[StaffFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
     qs = selectors.staff_list(actor=request.auth, node=node, role=filters.role)
@@ -132,7 +134,8 @@ def _account(username: str) -> User:
     return user
 
 
-@router.post("/role-assignments", response={201: StaffOut, **refuses(403, 404)}, summary="Grant a role at a node (security administrator)")
+@router.post("/role-assignments", response={201: StaffOut, **refuses(403, 404)},
+             summary="Grant a role at a node (security administrator)")
 def role_grant(request, payload: GrantIn):
     node = node_get(actor=request.auth, code=payload.node)
     user = _account(payload.username)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tongxin.core.types import Actor
 from tongxin.people.scope import assignments, may
 
 
-def user_can(user, action: str) -> bool:
+def user_can(user: Actor | None, action: str) -> bool:
     return may(user, action)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from tongxin.core.notify import Recipient
 from tongxin.core.refcache import ReferenceCache
+from tongxin.core.types import Actor
 from tongxin.grid.models import Node
 from tongxin.people.models import RoleAssignment
 from tongxin.people.roles import Role
 
 
-def staff_list(*, actor, node: Node | None = None, role: str | None = None):
+def staff_list(*, actor: Actor, node: Node | None = None, role: str | None = None):
     """The staff roster in scope, for the page and the API alike. Residents hold a role for
     their own household only: they are not staff, and are never listed here."""
     qs = (RoleAssignment.objects.visible_to(actor, "staff.view").exclude(role=Role.RESIDENT)

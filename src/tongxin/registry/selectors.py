@@ -5,7 +5,6 @@ Viewing one resident's personal detail writes an audit entry in the same transac
 
 from __future__ import annotations
 
-
 from django.db import transaction
 
 from tongxin.core import audit

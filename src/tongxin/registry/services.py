@@ -27,7 +27,8 @@ RESIDENT_FIELDS = {"name", "sex", "birth_date", "id_number", "phone", "relation"
 
 def _choice(field: str, value: str, choices) -> None:
     if value not in choices.values:
-        raise ValidationFailed(fields={field: [_("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)}]})
+        raise ValidationFailed(fields={field: [
+            _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices.values)}]})
 
 
 def _location(lat, lon) -> None:

@@ -35,7 +35,8 @@ def household_list(request):
     context = {"node": node, "q": q, "page": page, "trail": _place(request.user, node) if node else []}
     if wants_fragment(request):
         # "more" appends rows to the table; the filter form replaces the whole result.
-        template = "registry/_household_rows.html" if request.htmx.target != "results" else "registry/_household_results.html"
+        template = ("registry/_household_rows.html" if request.htmx.target != "results"
+                    else "registry/_household_results.html")
         return render(request, template, context)
     return render(request, "registry/household_list.html", context)
 

@@ -1,4 +1,5 @@
-"""Rendering GeoReport v2 answers: JSON or XML, errors as GeoReport lists, and the public shape of a service and of a request (nothing personal: fixed phrases, coarse places)."""
+"""Rendering GeoReport v2 answers: JSON or XML, errors as GeoReport lists, and the public
+shape of a service and of a request (nothing personal: fixed phrases, coarse places)."""
 
 from __future__ import annotations
 

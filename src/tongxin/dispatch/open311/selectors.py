@@ -1,4 +1,5 @@
-"""What Open311 reads: the jurisdiction, department names, public categories and the public requests of a county (one query each)."""
+"""What Open311 reads: the jurisdiction, department names, public categories and the public
+requests of a county (one query each)."""
 
 from __future__ import annotations
 

@@ -100,12 +100,12 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
         fields["number"] = number(node, now)
         try:
             with transaction.atomic():
-                request = insert(Request(**fields))
+                request = made = insert(Request(**fields))
                 request._prefetched_objects_cache = {"departments": []}
                 entry = WORKFLOW.step(request, actor=actor, action="file", from_state="")
                 notify(recipients=staff, kind="request.new",
-                       subject=lambda: gettext("New request %(number)s: %(category)s") % {
-                           "number": request.number, "category": category.name},
+                       subject=lambda made=made: gettext("New request %(number)s: %(category)s") % {
+                           "number": made.number, "category": category.name},
                        link=link(request), object_id=str(request.pk))
                 # Last write of the transaction: the county's audit chain stays locked only until commit.
                 audit.record(action="request.file", actor=actor, obj=request)

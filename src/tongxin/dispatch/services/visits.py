@@ -35,7 +35,8 @@ def visit_round_plan(*, actor: Actor, grid: Node, title: str, starts_on: dt.date
     return visit_round
 
 
-def visit_record(*, actor: Actor, household: Household, visited_on: dt.date, findings: str = "", follow_up: bool = False,
+def visit_record(*, actor: Actor, household: Household, visited_on: dt.date, findings: str = "",
+                 follow_up: bool = False,
                  visit_round: VisitRound | None = None, open_request: dict | None = None,
                  client_id: uuid.UUID | None = None) -> tuple[Visit, bool]:
     """Record a visit; a finding can open a request in the same step (``open_request``:

@@ -1,4 +1,5 @@
-"""One request: its page with the timeline and the buttons of ``workflow.available_actions``, and each action (POST-redirect-GET)."""
+"""One request: its page with the timeline and the buttons of ``workflow.available_actions``,
+and each action (POST-redirect-GET)."""
 
 from __future__ import annotations
 

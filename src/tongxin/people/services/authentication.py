@@ -127,7 +127,8 @@ def _record_failure(user: User, now) -> None:
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         failures = user.failed_logins + 1
-        locked = now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS) if failures >= settings.LOGIN_MAX_FAILURES else None
+        locked = (now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
+                  if failures >= settings.LOGIN_MAX_FAILURES else None)
         User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
         audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
     if locked:
