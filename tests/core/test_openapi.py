@@ -101,8 +101,23 @@ def officer_token(network, api):
     return api(network.user("dispatch_officer")).token
 
 
+@pytest.fixture
+def _connection_kept_open():
+    """The WSGI application closes the database connection at the end of each request (Django's
+    ``close_old_connections``); inside a test's transaction that would close it under the test
+    (on PostgreSQL). Django's own test client keeps it open the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_schemathesis_finds_no_failure(network, officer_token, mode):
+def test_schemathesis_finds_no_failure(network, officer_token, mode, _connection_kept_open):
     """Every check (schemathesis' own list, all of them) on a few generated requests for every
     operation, in-process through the WSGI application. (schemathesis' pytest loader does not
     run under pytest 9, so the operations are walked here.)"""
