@@ -10,25 +10,22 @@ URL resolver) that takes an object id or code, in a path, a query or a body:
 - every write that succeeds adds exactly one audit entry.
 
 A parameter the walk does not know how to fill, or an operation it has no rule for, fails
-the walk: a new route cannot escape it. Teach the walk by extending the tables below.
+the walk: a new route cannot escape it. Teach the walk in the app's own ``tests/<app>/walk.py``
+(collected by ``tests/walk.py``): each app adds the rows its routes need.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import io
-import itertools
 import re
-from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import Factory, Network, build_network, id_number, module_transaction
-from tongxin.core import clock
+from tests.factories import Factory, Network, build_network, module_transaction
+from tests.walk import collect
 from tongxin.core.api import api as ninja_api
-from tongxin.people.roles import Role
 
 # --- discovery -------------------------------------------------------------------------
 
@@ -127,167 +124,26 @@ def page_routes() -> list[Route]:
     return routes
 
 
-# --- what each parameter means ----------------------------------------------------------
+# --- what each parameter means: the apps' rows (tests/<app>/walk.py) ----------------------
 
-
-@dataclasses.dataclass
-class Side:
-    """One grid's objects, as the walk fills parameters with them."""
-
-    township: object
-    village: object
-    grid: object
-    unit: object
-    household: object
-    resident: object
-    id_number: str
-    request: object
-    attachment: object
-    visit_round: object
-    visit: object
-    account: object  # a resident's account with its role at the unit, linked to no household
-
-
-PATH_PARAMS: dict[str, Callable[[Side], str]] = {
-    "code": lambda s: s.grid.code,
-    "household_id": lambda s: str(s.household.pk),
-    "resident_id": lambda s: str(s.resident.pk),
-    "request_id": lambda s: str(s.request.pk),
-    "attachment_id": lambda s: str(s.attachment.pk),
-    "visit_id": lambda s: str(s.visit.pk),
-    "round_id": lambda s: str(s.visit_round.pk),
-    "photo_id": lambda s: str(s.attachment.pk),
-    "username": lambda s: s.account.username,
-}
-# Path parameters of pages that name no object, and the value the walk sends.
-PAGE_PLAIN = {"action": "accept"}
-# Form fields a page that takes POST needs to succeed (by URL name).
-PAGE_FORMS = {"dispatch:act": {"note": "on my way"}}
-QUERY_REFS: dict[str, Callable[[Side], str]] = {
-    "node": lambda s: s.grid.code,
-    "parent": lambda s: s.grid.code,
-    "round": lambda s: str(s.visit_round.pk),
-}
-# Query parameters that name no object: a filler when the route requires one.
-QUERY_PLAIN: dict[str, Callable[[], str] | None] = {
-    "limit": None, "offset": None, "level": None, "role": None, "state": None, "category": None,
-    "department": None, "open": None, "overdue": None,
-    "from": lambda: (clock.today() - dt.timedelta(days=30)).isoformat(),
-    "to": lambda: clock.today().isoformat(),
-}
-# Body fields that name objects: every body below must fill them from the side under test.
-BODY_REFS = {"node", "parent", "household", "round"}
-
-
-def _png() -> bytes:
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, format="PNG")
-    return out.getvalue()
-
-
-_fresh = itertools.count(1)
-
-
-def _unit_code(s: Side) -> str:
-    return f"{s.grid.code}{500 + next(_fresh) % 400:03d}"
-
-
-BODIES: dict[str, Callable[[Side], dict]] = {
-    "POST /api/v1/nodes": lambda s: {"code": _unit_code(s), "level": "unit", "parent": s.grid.code,
-                                     "name_zh": "新联户单元"},
-    "PATCH /api/v1/nodes/{code}": lambda s: {"name_en": "Renamed by the walk"},
-    "POST /api/v1/nodes/{code}/move": lambda s: {"parent": s.village.code},
-    "POST /api/v1/role-assignments": lambda s: {"username": "newcomer", "role": "grid_worker", "node": s.grid.code},
-    "PUT /api/v1/users/{username}/household": lambda s: {"household": str(s.household.pk)},
-    "POST /api/v1/households": lambda s: {"node": s.unit.code, "number": f"W{next(_fresh):04d}",
-                                          "address": "Walk Road 1"},
-    "PATCH /api/v1/households/{household_id}": lambda s: {"address": "Walk Road 2"},
-    "POST /api/v1/residents": lambda s: _new_resident(s),
-    "POST /api/v1/residents/search": lambda s: {"id_number": s.id_number},
-    "PATCH /api/v1/residents/{resident_id}": lambda s: {"phone": "13800000000"},
-    "POST /api/v1/requests": lambda s: {"category": "water", "node": s.grid.code, "household": str(s.household.pk),
-                                        "description": "The spring pipe is frozen."},
-    "POST /api/v1/requests/{request_id}/accept": lambda s: {"note": ""},
-    "POST /api/v1/requests/{request_id}/start": lambda s: {"note": ""},
-    "POST /api/v1/requests/{request_id}/escalate": lambda s: {"reason": "Needs the village.", "to": "next"},
-    "POST /api/v1/requests/{request_id}/resolve": lambda s: {"resolution": "Pipe thawed and lagged."},
-    "POST /api/v1/requests/{request_id}/reject": lambda s: {"reason": "Not a request."},
-    "POST /api/v1/requests/{request_id}/rate": lambda s: {"rating": 5},
-    "POST /api/v1/requests/{request_id}/reopen": lambda s: {"reason": "Frozen again."},
-    "POST /api/v1/requests/{request_id}/attachments": lambda s: {"file": ("photo.png", _png())},
-    "POST /api/v1/visit-rounds": lambda s: {"node": s.grid.code, "title": "Winter round",
-                                            "starts_on": clock.today().isoformat(),
-                                            "ends_on": (clock.today() + dt.timedelta(days=14)).isoformat()},
-    "POST /api/v1/visits": lambda s: {"household": str(s.household.pk), "visited_on": clock.today().isoformat(),
-                                      "round": str(s.visit_round.pk), "findings": "All well."},
-}
-
-
-def _new_resident(s: Side) -> dict:
-    birth = dt.date(1990, 5, 17)
-    return {"household": str(s.household.pk), "name": "Lhamo", "sex": "F", "birth_date": birth.isoformat(),
-            "id_number": id_number(birth, 500 + next(_fresh) % 400)}
-
-
-# Operations that name no object, with the reason they are outside the walk.
-UNSCOPED = {
-    "POST /api/v1/auth/token": "logging in names no object",
-    "GET /api/v1/auth/me": "answers about the caller only",
-    "POST /api/v1/users": "accounts sit at no node; only user.manage may create them (tested in people)",
-    "GET /api/v1/request-categories": "the public catalogue, the same for everyone",
-    "GET /api/v1/calendar/{year}": "the official calendar is national, the same for everyone",
-    "PUT /api/v1/calendar/{year}": "the official calendar sits at no node; only calendar.change may enter it "
-                                   "(tested in tests/core/test_routes.py)",
-    "GET /api/v1/notifications": "answers about the caller's own inbox only",
-    "POST /api/v1/notifications/{notification_id}/read": "a recipient's own inbox, not a node's: another "
-                                                         "user's notification is 404 (tests/core/test_routes.py)",
-}
-
-# Who plays "township 1" for operations township staff may not take at all.
-INSIDERS = {
-    "POST /api/v1/nodes": "system_admin_t1",
-    "PATCH /api/v1/nodes/{code}": "system_admin_t1",
-    "POST /api/v1/nodes/{code}/move": "system_admin_t1",
-    "POST /api/v1/role-assignments": "security_admin_t1",
-}
-
-
-def _accept(w, s):
-    from tongxin.dispatch import services
-
-    services.request_accept(actor=w.net.user("township1_staff"), request=s.request)
-
-
-def _link(w, s):
-    from tongxin.registry import services
-
-    services.user_household_link(actor=w.net.user("township1_staff"), user=s.account, household=s.household)
-
-
-def _resolve(w, s):
-    from tongxin.dispatch import services
-
-    _accept(w, s)
-    services.request_resolve(actor=w.net.user("township1_staff"), request=s.request, resolution="Done.")
-
-
-# State a write needs before the insider takes it (the foreign side is refused before state matters).
-PREPARE = {
-    "POST /api/v1/requests/{request_id}/start": _accept,
-    "POST /api/v1/requests/{request_id}/resolve": _accept,
-    "POST /api/v1/requests/{request_id}/rate": _resolve,
-    "POST /api/v1/requests/{request_id}/reopen": _resolve,
-    "DELETE /api/v1/users/{username}/household": _link,
-}
+ROWS = collect()
+PATH_PARAMS = ROWS.path_params
+PAGE_PLAIN = ROWS.page_plain
+PAGE_FORMS = ROWS.page_forms
+QUERY_REFS = ROWS.query_refs
+QUERY_PLAIN = ROWS.query_plain
+BODY_REFS = ROWS.body_refs
+BODIES = ROWS.bodies
+UNSCOPED = ROWS.unscoped
+INSIDERS = ROWS.insiders
+PREPARE = ROWS.prepare
 
 
 class WalkError(Exception):
     """The walk met something it cannot fill: teach it (see the tables above)."""
 
 
-def fill(route: Route, side: Side) -> tuple[str, dict, dict | None]:
+def fill(route: Route, side: SimpleNamespace) -> tuple[str, dict, dict | None]:
     """The URL, query and body of ``route`` with every object parameter taken from ``side``."""
     path = route.path
     values = {}
@@ -340,28 +196,18 @@ def _body_refs(route: Route) -> set[str]:
 @dataclasses.dataclass
 class World:
     net: Network
-    own: Side  # grid A, township 1
-    near: Side  # grid A2: same village as A, not grid worker A's
-    far: Side  # grid B, township 2
+    own: SimpleNamespace  # grid A, township 1
+    near: SimpleNamespace  # grid A2: same village as A, not grid worker A's
+    far: SimpleNamespace  # grid B, township 2
 
 
-def _side(net: Network, s, filer: str) -> Side:
-    from tongxin.dispatch import services
-    from tongxin.dispatch.selectors import category_get
-
-    actor = net.user(filer)
-    request, _ = services.request_file(actor=actor, category=category_get("water"), node=s.grid,
-                                       household=s.household, description="No water since Monday.")
-    attachment = services.request_attach(actor=actor, request=request, data=_png())
-    planner = net.user("township1_staff" if s.township.code.endswith("100") else "township2_staff")
-    visit_round = services.visit_round_plan(actor=planner, grid=s.grid, title="Spring round",
-                                            starts_on=clock.today(), ends_on=clock.today() + dt.timedelta(days=7))
-    visit, _ = services.visit_record(actor=planner, household=s.household, visited_on=clock.today(),
-                                     visit_round=visit_round, findings="Roof needs repair.")
-    account = Factory().user(f"walk_resident_{s.unit.code}", Role.RESIDENT, s.unit)
-    return Side(township=s.township, village=s.village, grid=s.grid, unit=s.unit, household=s.household,
-                resident=s.resident, id_number=net.id_numbers[str(s.resident.pk)], request=request,
-                attachment=attachment, visit_round=visit_round, visit=visit, account=account)
+def _side(net: Network, s, filer: str) -> SimpleNamespace:
+    """One grid's objects: the network's own, and what each app makes there (its side builders)."""
+    side = SimpleNamespace(township=s.township, village=s.village, grid=s.grid, unit=s.unit, household=s.household,
+                           resident=s.resident, id_number=net.id_numbers[str(s.resident.pk)])
+    for build in ROWS.side_builders:
+        build(net, s, filer, side)
+    return side
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,23 @@
+"""The kernel's rows in the scope walk (see tests/walk.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tongxin.core import clock
+
+
+def contribute(rows) -> None:
+    rows.query_plain.update({
+        "limit": None, "offset": None,
+        "from": lambda: (clock.today() - dt.timedelta(days=30)).isoformat(),
+        "to": lambda: clock.today().isoformat(),
+    })
+    rows.unscoped.update({
+        "GET /api/v1/calendar/{year}": "the official calendar is national, the same for everyone",
+        "PUT /api/v1/calendar/{year}": "the official calendar sits at no node; only calendar.change may enter it "
+                                       "(tested in tests/core/test_routes.py)",
+        "GET /api/v1/notifications": "answers about the caller's own inbox only",
+        "POST /api/v1/notifications/{notification_id}/read": "a recipient's own inbox, not a node's: another "
+                                                             "user's notification is 404 (tests/core/test_routes.py)",
+    })
