@@ -75,6 +75,9 @@ class State(models.TextChoices):
 
 
 OPEN_STATES = (State.REPORTED, State.ACCEPTED, State.IN_PROGRESS, State.ESCALATED, State.REOPENED)
+# Waiting to be accepted (the acceptance deadline runs), and in work (the resolution deadline runs).
+WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
+WORKING = (State.ACCEPTED, State.IN_PROGRESS)
 
 
 class ReporterKind(models.TextChoices):
@@ -160,9 +163,9 @@ class Request(NodeScoped):
     @property
     def due(self):
         """The deadline that runs now: acceptance until accepted, then resolution."""
-        if self.state in (State.REPORTED, State.ESCALATED, State.REOPENED):
+        if self.state in WAITING:
             return self.accept_due
-        if self.state in (State.ACCEPTED, State.IN_PROGRESS):
+        if self.state in WORKING:
             return self.resolve_due
         return None
 

@@ -16,16 +16,12 @@ from django.db.models import Q
 
 from tongxin.core import clock
 from tongxin.core.actors import Actor
-from tongxin.dispatch.models import OPEN_STATES, DepartmentRole, Request, State
+from tongxin.dispatch.models import OPEN_STATES, WAITING, WORKING, DepartmentRole, Request
 from tongxin.grid.models import Department, Level, Node
 from tongxin.grid.selectors import ancestor_at
 from tongxin.people import scope
 
 __all__ = ["OPEN_STATES", "WAITING", "WORKING"]
-
-# Waiting to be accepted (the acceptance deadline runs), and in work (the resolution deadline runs).
-WAITING = (State.REPORTED, State.ESCALATED, State.REOPENED)
-WORKING = (State.ACCEPTED, State.IN_PROGRESS)
 
 
 def active_departments(request: Request) -> list:
