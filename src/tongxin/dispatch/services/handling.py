@@ -55,18 +55,11 @@ def request_accept(*, actor: Actor, request: RequestRef, note: str = "") -> Requ
         if rules.assists_only(actor, request):
             WORKFLOW.check(actor, request, "department_accept")
             fresh = [d for d in mine if d.accepted_at is None]
-            RequestDepartment.objects.filter(pk__in=[d.pk for d in fresh]).update(
-                accepted_at=now, accepted_by=actor if getattr(actor, "pk", None) else None, updated_at=now)
-            for d in fresh:
-                d.accepted_at, d.accepted_by_id = now, getattr(actor, "pk", None)
+            _update_departments(fresh, now, accepted_at=now, accepted_by_id=getattr(actor, "pk", None))
             WORKFLOW.take(request, actor=actor, name="department_accept", note=note, checked=True)
             return request
         WORKFLOW.check(actor, request, "accept")
-        if mine:
-            RequestDepartment.objects.filter(pk__in=[d.pk for d in mine]).update(
-                accepted_at=now, accepted_by=actor if getattr(actor, "pk", None) else None, updated_at=now)
-            for d in mine:
-                d.accepted_at, d.accepted_by_id = now, getattr(actor, "pk", None)
+        _update_departments(mine, now, accepted_at=now, accepted_by_id=getattr(actor, "pk", None))
         due = request.accept_due
         lead = next((d for d in mine if d.role == DepartmentRole.LEAD), None)
         on_time = due is None or now <= due
@@ -78,6 +71,17 @@ def request_accept(*, actor: Actor, request: RequestRef, note: str = "") -> Requ
         _tell_reporter(request, "request.accepted",
                        lambda: gettext("Your request %(number)s was accepted") % {"number": request.number})
     return request
+
+
+def _update_departments(rows: list[RequestDepartment], now, **changes) -> None:
+    """Change the departments of this round in one statement, and the loaded rows with them
+    (the rules and the timeline read those)."""
+    if not rows:
+        return
+    RequestDepartment.objects.filter(pk__in=[d.pk for d in rows]).update(updated_at=now, **changes)
+    for d in rows:
+        for key, value in changes.items():
+            setattr(d, key, value)
 
 
 def _departments_of(actor: Actor) -> set:
@@ -138,11 +142,7 @@ def request_escalate(*, actor: Actor, request: RequestRef, reason: str, departme
         if automatic:
             late["resolved_on_time" if request.state in rules.WORKING else "accepted_on_time"] = False
         target = county if lead else _next_level(request)
-        old = rules.active_departments(request)
-        if old:
-            RequestDepartment.objects.filter(pk__in=[d.pk for d in old]).update(active=False, updated_at=now)
-            for d in old:
-                d.active = False
+        _update_departments(rules.active_departments(request), now, active=False)
         rows = list(request.departments.all())
         if lead:
             due = resolve_due(request.category, new_accept_due, request.node_path)
@@ -229,11 +229,7 @@ def request_reopen(*, actor: Actor, request: RequestRef, reason: str) -> Request
         WORKFLOW.check(actor, request, "reopen")
         now = clock.now()
         handler = ancestor_or_self_at(request.node, request.category.first_level)
-        old = rules.active_departments(request)
-        if old:
-            RequestDepartment.objects.filter(pk__in=[d.pk for d in old]).update(active=False, updated_at=now)
-            for d in old:
-                d.active = False
+        _update_departments(rules.active_departments(request), now, active=False)
         WORKFLOW.take(request, actor=actor, name="reopen", note=reason, checked=True, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
             "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
