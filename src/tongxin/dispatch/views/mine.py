@@ -127,7 +127,9 @@ def _file(user, form: RequestForm) -> Request:
             actor=user, category=category, node=node, household=household, description=data["description"],
             urgency=data["urgency"], client_id=data["client_id"],
             reporter_kind=ReporterKind.RESIDENT if not form.staff else ReporterKind.GRID_WORKER)
-        if created and photo is not None:
+        # A double tap on a slow link can deliver the first POST cut short before its photo:
+        # the retry then brings the photo to the request the first one filed, once.
+        if photo is not None and (created or not req.attachments.exists()):
             try:
                 services.request_attach(actor=user, request=req, data=photo.read(services.MAX_PHOTO_BYTES + 1))
             except ValidationFailed as exc:
