@@ -45,9 +45,9 @@ def test_valid_numbers_pass_and_any_other_check_digit_fails(birth, serial):
             assert "check digit" in idnumber.problem(number[:17] + wrong)
 
 
-def test_mask_shows_the_first_six_and_last_four():
+def test_mask_shows_the_last_two_only():
     number = id_number(dt.date(1990, 5, 17), 123)
-    assert idnumber.mask(number) == number[:6] + "********" + number[-4:]
+    assert idnumber.mask(number) == "*" * 16 + number[-2:]
     assert len(idnumber.mask(number)) == 18
 
 
