@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
+from django.apps import apps
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 from tests.factories import id_number
 from tongxin.core.errors import ValidationFailed
 from tongxin.registry import idnumber
+from tongxin.registry.models import Resident
 
 
 def test_a_published_example_checks():
@@ -45,9 +48,9 @@ def test_valid_numbers_pass_and_any_other_check_digit_fails(birth, serial):
             assert "check digit" in idnumber.problem(number[:17] + wrong)
 
 
-def test_mask_shows_the_first_six_and_last_four():
+def test_mask_shows_the_last_two_only():
     number = id_number(dt.date(1990, 5, 17), 123)
-    assert idnumber.mask(number) == number[:6] + "********" + number[-4:]
+    assert idnumber.mask(number) == "*" * 16 + number[-2:]
     assert len(idnumber.mask(number)) == 18
 
 
@@ -64,3 +67,12 @@ def test_only_ascii_digits_make_an_id_number():
     number = id_number(dt.date(1990, 5, 17), 123)
     arabic_indic = "".join(chr(0x660 + int(c)) for c in number[:17]) + number[17]
     assert idnumber.problem(arabic_indic) is not None
+
+
+def test_stored_masks_of_the_old_form_are_rewritten(network):
+    migration = importlib.import_module("tongxin.registry.migrations.0002_mask_last_two")
+    resident = network.a.resident
+    number = network.id_numbers[str(resident.pk)]
+    Resident.objects.filter(pk=resident.pk).update(id_number_masked=number[:6] + "*" * 8 + number[-4:])
+    migration.remask(apps, None)
+    assert Resident.objects.get(pk=resident.pk).id_number_masked == idnumber.mask(number) == "*" * 16 + number[-2:]

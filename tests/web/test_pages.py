@@ -401,4 +401,6 @@ def test_list_pages_cost_a_fixed_number_of_queries(client_as, net):
                         relation="child")
     after = [_queries(client, url, params) for url, params in pages]
     assert after == before
-    assert max(after) <= 12
+    # The pages that name residents write their audit entry (savepoint, chain head, its update,
+    # the entry, release): about 4 more than a page that only reads.
+    assert max(after) <= 16

@@ -12,7 +12,7 @@ from tongxin.core.errors import NotFound
 from tongxin.grid.selectors import node_get
 from tongxin.people.models import Language, User
 from tongxin.registry import selectors, services
-from tongxin.registry.models import Relation, Sex
+from tongxin.registry.models import Household, Relation, Resident, Sex
 
 router = Router(tags=["registry"])
 
@@ -49,29 +49,50 @@ class ListFilter(Schema):
     offset: int = 0
 
 
-@router.get("/households", response={200: HouseholdPage, **refuses(404)}, summary="Households at or below a node")
+@router.get("/households", response={200: HouseholdPage, **refuses(404)},
+            summary="Households at or below a node (each page audited)")
 def household_list(request, filters: Query[ListFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
-    return paged(selectors.household_list(actor=request.auth, node=node), filters.limit, filters.offset)
+    page = paged(selectors.household_list(actor=request.auth, node=node), filters.limit, filters.offset)
+    selectors.list_shown(actor=request.auth, model=Household, rows=page["items"])
+    return page
+
+
+# What each role is shown of a resident's birth and ID number (why, in registry.idnumber).
+BIRTH_YEAR = Field(description="year of birth, shown to every role that sees the resident")
+BIRTH_DATE = Field(description="the whole birth date, only to roles that see whole ID numbers (resident.view_id) "
+                               "at the resident's place; null for the others, who see the year only")
+ID_NUMBER = Field(description="the whole national ID number to roles with resident.view_id at the resident's place "
+                              "(the view is audited); to the others masked, only its last two characters shown")
+
+
+def _birth(request, resident) -> dict:
+    return {"birth_year": resident.birth_date.year,
+            "birth_date": selectors.shown_birth_date(actor=request.auth, resident=resident)}
 
 
 class MemberOut(Schema):
     id: uuid.UUID
     name: str
     sex: str
-    birth_date: dt.date
+    birth_year: int = BIRTH_YEAR
+    birth_date: dt.date | None = BIRTH_DATE
     relation: str
+
+
+def _member_out(request, resident) -> dict:
+    return {"id": resident.id, "name": resident.name, "sex": resident.sex, **_birth(request, resident),
+            "relation": resident.relation}
 
 
 class HouseholdDetail(HouseholdOut):
     members: list[MemberOut]
 
 
-@router.get("/households/{household_id}", response=HouseholdDetail, summary="One household and its members")
+@router.get("/households/{household_id}", response=HouseholdDetail, summary="One household and its members (audited)")
 def household_detail(request, household_id: str):
-    household = selectors.household_get(actor=request.auth, household_id=household_id)
-    members = list(selectors.household_members(actor=request.auth, household=household))
-    return {**HouseholdOut.from_orm(household).dict(), "members": members}
+    household, members = selectors.household_view(actor=request.auth, household_id=household_id)
+    return {**HouseholdOut.from_orm(household).dict(), "members": [_member_out(request, m) for m in members]}
 
 
 class HouseholdIn(In):
@@ -113,8 +134,9 @@ class ResidentOut(Schema):
     node: str
     name: str
     sex: str
-    birth_date: dt.date
-    id_number: str
+    birth_year: int = BIRTH_YEAR
+    birth_date: dt.date | None = BIRTH_DATE
+    id_number: str = ID_NUMBER
     phone: str
     relation: str
     preferred_language: str
@@ -124,7 +146,7 @@ class ResidentOut(Schema):
 def _resident_out(request, resident) -> dict:
     return {
         "id": resident.id, "household": resident.household_id, "node": resident.node.code, "name": resident.name,
-        "sex": resident.sex, "birth_date": resident.birth_date,
+        "sex": resident.sex, **_birth(request, resident),
         "id_number": selectors.shown_id_number(actor=request.auth, resident=resident), "phone": resident.phone,
         "relation": resident.relation, "preferred_language": resident.preferred_language,
         "updated_at": resident.updated_at,
@@ -134,14 +156,10 @@ def _resident_out(request, resident) -> dict:
 class ResidentListOut(Schema):
     id: uuid.UUID
     household: uuid.UUID
-
-    @staticmethod
-    def resolve_household(obj) -> uuid.UUID:
-        return obj.household_id
-
     name: str
     sex: str
-    birth_date: dt.date
+    birth_year: int = BIRTH_YEAR
+    birth_date: dt.date | None = BIRTH_DATE
     relation: str
 
 
@@ -149,10 +167,14 @@ class ResidentPage(Page):
     items: list[ResidentListOut]
 
 
-@router.get("/residents", response={200: ResidentPage, **refuses(404)}, summary="Residents at or below a node")
+@router.get("/residents", response={200: ResidentPage, **refuses(404)},
+            summary="Residents at or below a node (each page audited)")
 def resident_list(request, filters: Query[ListFilter]):
     node = node_get(actor=request.auth, code=filters.node) if filters.node else None
-    return paged(selectors.resident_list(actor=request.auth, node=node), filters.limit, filters.offset)
+    page = paged(selectors.resident_list(actor=request.auth, node=node), filters.limit, filters.offset)
+    selectors.list_shown(actor=request.auth, model=Resident, rows=page["items"])
+    page["items"] = [{**_member_out(request, r), "household": r.household_id} for r in page["items"]]
+    return page
 
 
 class IdSearchIn(In):

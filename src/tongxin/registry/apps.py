@@ -17,7 +17,7 @@ class RegistryConfig(AppConfig):
         from tongxin.grid.models import Level
         from tongxin.registry.api import router
         from tongxin.registry.models import Household, Resident
-        from tongxin.registry.selectors import household_list
+        from tongxin.registry.selectors import household_list, list_shown
 
         def own_household(user):
             if user.household_id and user_can(user, "household.view"):
@@ -27,7 +27,9 @@ class RegistryConfig(AppConfig):
         def unit_households(request, node):
             if node.level != Level.UNIT or not user_can(request.user, "household.view"):
                 return None
-            return {"households": list(household_list(actor=request.user, node=node)[:UNIT_HOUSEHOLDS_SHOWN])}
+            households = list(household_list(actor=request.user, node=node)[:UNIT_HOUSEHOLDS_SHOWN])
+            list_shown(actor=request.user, model=Household, rows=households)  # heads' names: audited
+            return {"households": households}
 
         extensions.add_router(router, order=30)
         extensions.add_menu_entry(url_name="registry:household_list", label=_("Households"), order=20,

@@ -2,6 +2,24 @@
 
 The number is never stored in the clear: ``seal`` gives the ciphertext and the keyed
 hash used to find a resident by exact value.
+
+Masking must not be undone by what else the same person sees (DESIGN.md, "Masking").
+The 18 characters are: 1–6 the place code of the county that first issued the number,
+7–14 the birth date, 15–17 a sequence number whose last digit is odd for men and even for
+women, 18 a check digit computed from the first 17. Roles without ``resident.view_id`` are
+shown, about a resident: the sex, the *year* of birth (never the date; never an age either,
+because an age shown day after day changes on the birthday and so gives the date away), the
+place of the household (assume its county code is the place code) and this mask, which shows
+the last two characters only. What stays unknown is the day of the year (365 or 366) and
+sequence digits 15–16 (100); the shown digit 17 repeats the sex, the check digit keeps about
+one in 11, so some 365 × 100 / 11 ≈ 3,300 whole numbers fit what such a role sees about
+anyone (tests/registry/test_masking.py counts them for every role and requires 1,000). The
+old mask (first 6 and last 4) left one candidate beside the birth date, and about 33 beside
+the birth year. The place code is hidden as well: for people born elsewhere it says where
+they came from, which serving them does not need (principle 1).
+
+Roles with ``resident.view_id`` see the whole number and birth date, and every such view is
+audited (registry.selectors).
 """
 
 from __future__ import annotations
@@ -51,9 +69,12 @@ def validate(value: str, *, field: str = "id_number") -> str:
     return value
 
 
+SHOWN_TAIL = 2  # characters shown at the end of a masked number (see the module's docstring)
+
+
 def mask(value: str) -> str:
-    """First 6 and last 4 characters shown."""
-    return f"{value[:6]}{'*' * 8}{value[-4:]}" if len(value) == 18 else "*" * len(value)
+    """The last two characters shown, the rest starred (18 characters long)."""
+    return f"{'*' * (18 - SHOWN_TAIL)}{value[-SHOWN_TAIL:]}" if len(value) == 18 else "*" * len(value)
 
 
 def seal(value: str) -> tuple[str, str]:

@@ -1,17 +1,26 @@
 """Reads of households and residents, always through the scope function.
 
-Viewing one resident's personal detail writes an audit entry in the same transaction.
+Every page or answer that shows personal data of named residents writes an audit entry:
+one resident's detail (``resident_view``), one household with its members
+(``household_view``), and each page of a list of households or residents (``list_shown``).
+What a role is shown of a resident's birth date and ID number is decided here once
+(``shown_birth_date``, ``shown_id_number``; why, in registry.idnumber).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from collections.abc import Sequence
+
 from django.db import transaction
+from django.db.models.functions import ExtractYear
 
 from tongxin.core import audit
 from tongxin.core.errors import NotFound, parse_id
 from tongxin.grid.models import Node
 from tongxin.grid.selectors import node_cached
-from tongxin.people.permissions import user_can
+from tongxin.people.scope import allows_at
 from tongxin.registry import idnumber
 from tongxin.registry.models import Household, Resident
 
@@ -40,14 +49,42 @@ def household_get(*, actor, household_id, place_only: bool = False) -> Household
 
 
 def household_members(*, actor, household: Household):
-    return Resident.objects.visible_to(actor, "resident.view").filter(household=household).order_by("birth_date", "id")
+    # By year of birth, not date: the order of two members born in the same year would say
+    # which birthday comes first to those shown only the year.
+    return Resident.objects.visible_to(actor, "resident.view").filter(household=household).order_by(
+        ExtractYear("birth_date"), "id")
+
+
+def household_view(*, actor, household_id) -> tuple[Household, list[Resident]]:
+    """One household and its members, a view of their personal data; audited."""
+    household = household_get(actor=actor, household_id=household_id)
+    members = list(household_members(actor=actor, household=household))
+    with transaction.atomic():
+        audit.record(action="household.view", actor=actor, obj=household, after={})
+    return household, members
 
 
 def resident_list(*, actor, node: Node | None = None):
     qs = Resident.objects.visible_to(actor, "resident.view")
     if node is not None:
         qs = qs.filter(node_path__startswith=node.path)
-    return qs.select_related("household").order_by("node_path", "household_id", "birth_date", "id")
+    return qs.select_related("household").order_by("node_path", "household_id", ExtractYear("birth_date"), "id")
+
+
+def _common_path(paths: Sequence[str]) -> str:
+    common = os.path.commonprefix([p.strip("/").split("/") for p in paths])
+    return "/" + "/".join(common) + "/" if common and common[0] else ""
+
+
+def list_shown(*, actor, model: type[Household] | type[Resident], rows: Sequence[Household | Resident]) -> None:
+    """A page of a list naming residents was shown: one audit entry for it, placed at the
+    deepest node that holds every row shown (so the audit administrator there sees it);
+    nothing when the page is empty."""
+    if not rows:
+        return
+    with transaction.atomic():
+        audit.record(action=f"{model._meta.model_name}.list", actor=actor, object_type=model._meta.label_lower,
+                     node_path=_common_path([r.node_path for r in rows]), after={"shown": len(rows)})
 
 
 def resident_get(*, actor, resident_id, action: str = "resident.view") -> Resident:
@@ -80,7 +117,20 @@ def resident_find_by_id_number(*, actor, id_number: str) -> Resident:
     return resident_view(actor=actor, resident_id=resident.pk)
 
 
+def sees_whole_id(actor, node_path: str) -> bool:
+    """Whether the actor is shown whole ID numbers and birth dates of residents placed at
+    ``node_path``: through a role there with ``resident.view_id`` (a grid worker who is also
+    township staff elsewhere sees masked numbers in their grid)."""
+    return allows_at(actor, "resident.view_id", node_path)
+
+
 def shown_id_number(*, actor, resident: Resident) -> str:
     """The whole number for roles that need it, else the masked form."""
-    return resident.id_number if user_can(actor, "resident.view_id") else resident.id_number_masked
+    return resident.id_number if sees_whole_id(actor, resident.node_path) else resident.id_number_masked
+
+
+def shown_birth_date(*, actor, resident: Resident) -> dt.date | None:
+    """The birth date for roles shown whole ID numbers, else None: the others see the year
+    only, or the date beside the masked number would give most of the number away."""
+    return resident.birth_date if sees_whole_id(actor, resident.node_path) else None
 

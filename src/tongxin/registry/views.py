@@ -1,7 +1,8 @@
 """Web pages of the registry: the household list, one household, one resident.
 
-Opening a resident's page is a view of personal detail, so it goes through
-``resident_view``, which writes an audit entry.
+Every page that shows personal data of named residents is audited like the API: a
+resident's page through ``resident_view``, a household's through ``household_view``, each
+page of the household list through ``list_shown``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from tongxin.grid.selectors import ancestors_visible, node_get
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
 from tongxin.registry import selectors
+from tongxin.registry.models import Household
 
 
 def _place(user, node) -> list:
@@ -32,6 +34,7 @@ def household_list(request):
     node = node_get(actor=request.user, code=code) if code else None
     q = (request.GET.get("q") or "").strip()[:100]
     page = paginate(request, selectors.household_list(actor=request.user, node=node, search=q))
+    selectors.list_shown(actor=request.user, model=Household, rows=page.items)
     context = {"node": node, "q": q, "page": page, "trail": _place(request.user, node) if node else []}
     if wants_fragment(request):
         # "more" appends rows to the table; the filter form replaces the whole result.
@@ -43,11 +46,12 @@ def household_list(request):
 
 @page_view
 def household_detail(request, household_id: str):
-    household = selectors.household_get(actor=request.user, household_id=household_id)
+    household, residents = selectors.household_view(actor=request.user, household_id=household_id)
     members = [
-        # Masked here for everyone: the whole number is shown only on the (audited) resident page.
-        (resident, resident.id_number_masked)
-        for resident in selectors.household_members(actor=request.user, household=household)
+        # Masked here for everyone: the whole number is shown only on the resident's page. The
+        # birth date only to those who may see the whole number (the others get the year).
+        (resident, resident.id_number_masked, selectors.shown_birth_date(actor=request.user, resident=resident))
+        for resident in residents
     ]
     return render(request, "registry/household_detail.html", {
         "household": household,
@@ -62,5 +66,6 @@ def resident_detail(request, resident_id: str):
     return render(request, "registry/resident_detail.html", {
         "resident": resident,
         "id_number": selectors.shown_id_number(actor=request.user, resident=resident),
+        "birth_date": selectors.shown_birth_date(actor=request.user, resident=resident),
         "trail": _place(request.user, resident.node),
     })
