@@ -162,6 +162,9 @@ LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
 # Bodies larger than this are refused with 413 before anything reads them.
 MAX_BODY_BYTES = int(env("MAX_BODY_BYTES") or 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# Photos with more pixels than this are refused from their header, before they are decoded
+# (a small file can claim a huge picture: 13,000 x 13,000 pixels is 169 million).
+MAX_PHOTO_PIXELS = int(env("MAX_PHOTO_PIXELS") or 40_000_000)
 
 # Languages: Django knows no Tibetan, so it is added here.
 django_locale.LANG_INFO["bo"] = {

@@ -22,6 +22,8 @@ from tongxin.core.errors import ApplicationError
 from tongxin.dispatch import rules, services
 from tongxin.dispatch.models import Request, State
 from tongxin.dispatch.workflow import WORKFLOW, available_actions
+from tongxin.grid.models import Level, Node
+from tongxin.grid.selectors import ancestor_at
 
 PEOPLE = ("grid_worker_a", "grid_leader_a", "grid_worker_a2", "grid_worker_b", "village1_staff", "township1_staff",
           "township2_staff", "dispatch_officer", "water_officer", "housing_officer", "resident_a")
@@ -172,9 +174,14 @@ def test_api_page_and_open311_name_the_same_handler_in_every_state(net):
                 net.departments["water"].name_zh), expected
         assert api.get(f"/api/v1/requests/{request.pk}").json()["handler_name"].replace("、", ", ") == expected
         if not request.category.private:
+            # Published by its reporter; the public feed names the same handler, a node coarsened
+            # to its township (issue 8, item 7).
+            services.request_publish(actor=net.user("grid_worker_a"), request=request, publish=True)
             public = Client(headers={"Accept-Language": "en"}).get(
                 f"/open311/v2/requests/{request.number}.json", {"jurisdiction_id": "540230"}).json()[0]
-            assert public["agency_responsible"] == expected, name
+            coarse = [ancestor_at(h, Level.TOWNSHIP) or h if isinstance(h, Node) else h
+                      for h in rules.current_handlers(request)]
+            assert public["agency_responsible"] == ", ".join(dict.fromkeys(h.name for h in coarse)), name
         html = page.get(f"/dispatch/requests/{request.pk}/").content.decode()
         assert rules.handler_name(request) in html, name
 

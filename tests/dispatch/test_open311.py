@@ -112,9 +112,10 @@ def xml_of(response) -> ET.Element:
 
 
 def file(kangma: Kangma, code: str = "water", *, actor: User | None = None, node: Node | None = None,
-         description: str = "The village tap has been dry since Monday.", **kw) -> Request:
+         description: str = "The village tap has been dry since Monday.", publish: bool = True, **kw) -> Request:
+    """A request whose reporter chose to publish it (unless ``publish=False``)."""
     req, _created = services.request_file(actor=actor or kangma.grid_worker, category=Category.objects.get(code=code),
-                                          node=node or kangma.grid, description=description, **kw)
+                                          node=node or kangma.grid, description=description, publish=publish, **kw)
     return req
 
 
@@ -416,7 +417,7 @@ def test_no_personal_information_leaves(kangma, client):
     the ladder with notes and a rating: the public answers name none of the people."""
     mine = file(kangma, "water", actor=kangma.resident, node=kangma.unit, lat=28.56123, lon=89.68211,
                 description="Our tap is dry.")
-    point = file(kangma, "roads", actor=kangma.dispatch, node=kangma.village, lat=28.6, lon=89.7,
+    point = file(kangma, "roads", actor=kangma.dispatch, node=kangma.village, lat=28.61234, lon=89.70987,
                  description="Pothole at the bridge.")
     services.request_accept(actor=kangma.grid_worker, request=mine, note=f"Called Drolma on {RESIDENT_PHONE}")
     services.request_resolve(actor=kangma.grid_worker, request=mine, resolution="Valve replaced.")
@@ -432,16 +433,19 @@ def test_no_personal_information_leaves(kangma, client):
     for secret in (resident.username, resident.full_name, "Drolma", RESIDENT_PHONE, HOUSEHOLD_PHONE,
                    HOUSEHOLD_NUMBER, HOUSEHOLD_ADDRESS, str(kangma.household.pk), str(resident.pk),
                    kangma.grid_worker.username, kangma.dispatch.username, kangma.unit.code, kangma.unit.name_zh,
-                   str(mine.pk), "28.56123", "89.68211"):
+                   kangma.grid.name_zh, kangma.village.name_zh, kangma.village.code,
+                   str(mine.pk), "28.56123", "89.68211", "28.61234", "89.70987",
+                   "Our tap is dry", "Pothole at the bridge", "Valve replaced", "Thanks"):
         assert secret not in text, secret
     by_number = {r["service_request_id"]: r for r in answers[0].json()}
     assert list(by_number[mine.number]) == REQUEST_FIELDS
     own = by_number[mine.number]
     assert (own["lat"], own["long"]) == (None, None)  # tied to a household: no point
-    assert (own["address"], own["address_id"]) == ("雪村, 康马镇, 康马县", kangma.village.code)
-    assert own["description"] == "Our tap is dry."
-    assert own["status"] == "closed" and own["status_notes"] == "confirmed and rated: Valve replaced."
-    assert (by_number[point.number]["lat"], by_number[point.number]["long"]) == (28.6, 89.7)
+    assert (own["address"], own["address_id"]) == ("康马镇, 康马县", kangma.township.code)  # the township at most
+    assert own["description"] is None  # no public description approved: never the resident's own words
+    assert own["status"] == "closed" and own["status_notes"] == "closed"  # a fixed phrase, no resolution
+    assert own["agency_responsible"] == "康马镇"  # handled by the grid: named by its township
+    assert (by_number[point.number]["lat"], by_number[point.number]["long"]) == (28.61, 89.71)  # ~1 km
 
 
 @pytest.mark.parametrize("filed_at", [
@@ -458,9 +462,9 @@ def test_one_request_in_json_and_xml(kangma, client, filed_at):
     [one] = client.get(f"{BASE}/requests/{req.number}.json").json()
     assert list(one) == REQUEST_FIELDS
     assert one["service_request_id"] == req.number and one["status"] == "open"
-    assert one["status_notes"] == "filed" and one["service_name"] == "Water supply"
-    assert one["agency_responsible"] == "湖村第一网格"
-    assert one["address"] == "湖村, 康马镇, 康马县" and one["address_id"] == kangma.village2.code
+    assert one["status_notes"] == "reported" and one["service_name"] == "Water supply"
+    assert one["agency_responsible"] == "康马镇"  # the grid handling it, named by its township
+    assert one["address"] == "康马镇, 康马县" and one["address_id"] == kangma.township.code
     # Open311 gives times to the second.
     assert dt.datetime.fromisoformat(one["expected_datetime"]) == req.accept_due.replace(microsecond=0)
     assert dt.datetime.fromisoformat(one["requested_datetime"]).utcoffset() is not None
@@ -469,7 +473,11 @@ def test_one_request_in_json_and_xml(kangma, client, filed_at):
     assert root.tag == "service_requests"
     [element] = root.findall("request")
     assert [e.tag for e in element] == REQUEST_FIELDS
-    assert element.findtext("description") == "Tap <broken> & leaking."  # escaped; XML-illegal control char dropped
+    assert element.findtext("description") == ""  # the reporter's words never; nothing approved yet
+    services.request_publish(actor=kangma.dispatch, request=req, text="Tap <broken> & leaking\x07.")
+    root = xml_of(client.get(f"{BASE}/requests/{req.number}.xml"))
+    # escaped; XML-illegal control char dropped
+    assert root.find("request").findtext("description") == "Tap <broken> & leaking."
     assert element.findtext("lat") == "28.5" and element.findtext("zipcode") == ""
 
 
@@ -479,7 +487,7 @@ def test_status_follows_the_ladder(kangma, client):
     def current() -> dict:
         return client.get(f"{BASE}/requests/{req.number}.json").json()[0]
 
-    assert (current()["status"], current()["status_notes"]) == ("open", "filed")
+    assert (current()["status"], current()["status_notes"]) == ("open", "reported")
     services.request_accept(actor=kangma.grid_worker, request=req)
     assert (current()["status"], current()["status_notes"]) == ("open", "accepted")
     assert dt.datetime.fromisoformat(current()["expected_datetime"]) == Request.objects.get(
@@ -487,7 +495,7 @@ def test_status_follows_the_ladder(kangma, client):
     services.request_resolve(actor=kangma.grid_worker, request=req, resolution="Pipe mended.")
     resolved = Request.objects.get(pk=req.pk)
     after = current()
-    assert (after["status"], after["status_notes"]) == ("closed", "resolved: Pipe mended.")
+    assert (after["status"], after["status_notes"]) == ("closed", "resolved")  # never the resolution's text
     assert dt.datetime.fromisoformat(after["updated_datetime"]) == resolved.resolved_at.replace(microsecond=0)
     assert after["expected_datetime"] is None
     rejected = file(kangma, "water", description="Duplicate of the other one.")
@@ -500,18 +508,18 @@ def test_status_notes_in_the_callers_language(kangma):
     services.request_accept(actor=kangma.grid_worker, request=req)
     from django.utils import translation
 
-    from tongxin.dispatch.workflow import TRANSITION_TABLE as TRANSITIONS
+    from tongxin.dispatch.models import State
 
     for language in ("zh-hans", "en"):
         with translation.override(language):
-            expected = str(TRANSITIONS["accept"].label)
+            expected = str(State.ACCEPTED.label)
         got = Client(headers={"Accept-Language": language}).get(f"{BASE}/requests/{req.number}.json").json()[0]
         assert got["status_notes"] == expected
 
 
 def test_agency_is_the_department_after_the_whistle(kangma, client):
     req = file(kangma, "water")
-    assert client.get(f"{BASE}/requests/{req.number}.json").json()[0]["agency_responsible"] == "雪村第一网格"
+    assert client.get(f"{BASE}/requests/{req.number}.json").json()[0]["agency_responsible"] == "康马镇"
     services.request_escalate(actor=kangma.grid_worker, request=req, departments=[kangma.department],
                               reason=f"Needs the bureau; reporter's phone {RESIDENT_PHONE}")
     [after] = client.get(f"{BASE}/requests/{req.number}.json").json()
@@ -562,7 +570,7 @@ class GeoReportClient:
 
     def create(self, service_code: str, **params) -> dict:
         body = urlencode({"api_key": self.api_key, "jurisdiction_id": self.jurisdiction_id,
-                          "service_code": service_code, **params})
+                          "service_code": service_code, "publish": "true", **params})
         response = self.http.post(f"{self.base}/requests.json", body, content_type=FORM + "; charset=utf-8")
         if response.status_code != 201:
             raise RuntimeError(response.json())
@@ -590,10 +598,79 @@ def test_a_georeport_client_round_trip(kangma):
     again = georeport.get(created["service_request_id"])
     assert again["service_request_id"] == created["service_request_id"]
     assert (again["service_code"], again["service_name"]) == (chosen["service_code"], "Roads and bridges")
-    assert again["description"] == "A plank is missing."
-    assert (again["status"], again["lat"], again["long"]) == ("open", 28.5391, 89.6612)
+    assert again["description"] is None  # the reporter's words are never published
+    assert (again["status"], again["lat"], again["long"]) == ("open", 28.54, 89.66)
     assert again["service_notice"] == created["service_notice"]
     assert dt.datetime.fromisoformat(again["requested_datetime"]) <= clock.now()
     with pytest.raises(RuntimeError):
         GeoReportClient(http, BASE, COUNTY, "stale-key").create("roads", lat="28.5", long="89.6",
                                                                 description="x")
+
+
+# --- what the reporter agreed to publish (issue 8, item 7) ---------------------------------
+
+
+def test_a_request_is_public_only_when_its_reporter_chose_to_publish_it(kangma, client):
+    kept = file(kangma, "water", publish=False, description="Our tap is dry.")
+    published = file(kangma, "water", description="Our tap is dry too.")
+    assert numbers(client.get(f"{BASE}/requests.json")) == {published.number}
+    assert numbers(client.get(f"{BASE}/requests.json", {"service_request_id": kept.number})) == set()
+    assert client.get(f"{BASE}/requests/{kept.number}.json").status_code == 404
+    # The reporter changes their mind: withdrawn, it leaves the feed at once.
+    services.request_publish(actor=kangma.grid_worker, request=published, publish=False)
+    assert numbers(client.get(f"{BASE}/requests.json")) == set()
+
+
+def test_the_public_description_is_a_separate_approved_text(kangma, client, audit_entries):
+    req = file(kangma, "water", actor=kangma.resident, node=kangma.unit,
+               description=f"Grandma Drolma lives alone, call {RESIDENT_PHONE}, needs 500 yuan.")
+    [before] = client.get(f"{BASE}/requests/{req.number}.json").json()
+    assert before["description"] is None  # nothing approved: the resident's words never stand in
+    services.request_publish(actor=kangma.grid_worker, request=req, text="Water supply fault in the township.")
+    [after] = client.get(f"{BASE}/requests/{req.number}.json").json()
+    assert after["description"] == "Water supply fault in the township."
+    assert audit_entries("request.publish") == 1
+    stored = Request.objects.get(pk=req.pk)
+    assert stored.public_description_by_id == kangma.grid_worker.pk and stored.public_description_at == clock.now()
+    assert stored.description.startswith("Grandma Drolma")  # the resident's own words stay, unpublished
+    for answer in (client.get(f"{BASE}/requests.json"), client.get(f"{BASE}/requests.xml")):
+        for secret in ("Drolma", RESIDENT_PHONE, "500 yuan"):
+            assert secret not in answer.content.decode()
+
+
+def test_who_may_approve_the_public_text_and_who_may_publish(kangma, make):
+    from tongxin.core.errors import PermissionDenied
+
+    req = file(kangma, "water", actor=kangma.resident, node=kangma.unit, publish=False, description="Dry tap.")
+    # The county administrator sees the request but neither reported nor handles it; a handler
+    # approves a text but cannot publish for the resident.
+    admin = make.user("o311_county_admin", Role.COUNTY_ADMIN, kangma.county)
+    with pytest.raises(PermissionDenied):
+        services.request_publish(actor=admin, request=req, text="Water fault.")
+    with pytest.raises(PermissionDenied):
+        services.request_publish(actor=kangma.grid_worker, request=req, publish=True)
+    services.request_publish(actor=kangma.grid_worker, request=req, text="Water fault.")
+    assert not Request.objects.get(pk=req.pk).publish
+    services.request_publish(actor=kangma.resident, request=req, publish=True)
+    assert Request.objects.get(pk=req.pk).publish
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"a": ' * 100_000, '{"api_key": ' + "[" * 50_000],
+                         ids=["lists", "objects", "a-value"])
+def test_deeply_nested_json_is_a_georeport_400(kangma, client, body):
+    response = client.post(f"{BASE}/requests.json", body, content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    [error] = response.json()
+    assert error["code"] == 400 and "nested" in error["description"]
+    assert not Request.objects.exists()
+
+
+def test_open311_filing_says_whether_to_publish(kangma, client):
+    key = kangma.key(kangma.grid_worker)
+    where = {"lat": "28.5", "long": "89.6", "service_code": "water", "description": "Dry tap."}
+    unsaid = post(client, api_key=key, **where).json()[0]["service_request_id"]
+    said = post(client, api_key=key, publish="true", **where).json()[0]["service_request_id"]
+    assert dict(Request.objects.values_list("number", "publish")) == {unsaid: False, said: True}
+    assert numbers(client.get(f"{BASE}/requests.json")) == {said}
+    response = post(client, api_key=key, publish="perhaps", **where)
+    assert response.status_code == 400 and "publish" in response.json()[0]["description"]

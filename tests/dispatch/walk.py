@@ -64,6 +64,7 @@ def contribute(rows) -> None:
         "POST /api/v1/requests/{request_id}/rate": lambda s: {"rating": 5},
         "POST /api/v1/requests/{request_id}/reopen": lambda s: {"reason": "Frozen again."},
         "POST /api/v1/requests/{request_id}/attachments": lambda s: {"file": ("photo.png", png())},
+        "POST /api/v1/requests/{request_id}/publish": lambda s: {"text": "Water supply fault."},
         "POST /api/v1/visit-rounds": lambda s: {"node": s.grid.code, "title": "Winter round", "starts_on": today(),
                                                 "ends_on": (clock.today() + dt.timedelta(days=14)).isoformat()},
         "POST /api/v1/visits": lambda s: {"household": str(s.household.pk), "visited_on": today(),

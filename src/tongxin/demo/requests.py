@@ -39,6 +39,15 @@ DESCRIPTIONS = {
     "petition": ["对低保评定结果有异议", "对征地补偿标准有意见"],
     "other": ["希望在村里开设藏汉双语夜校", "请求增设公交站点"],
 }
+# What the public feed may show of some requests about public works, whose reporters chose to
+# publish them: a text written for the public, never the reporter's own words.
+PUBLIC_TEXTS = {
+    "water": "村内供水设施故障",
+    "roads": "村道路段受损，影响通行",
+    "electricity": "村内供电线路故障",
+    "sanitation": "公共区域垃圾清运",
+    "safety_hazard": "公共区域安全隐患",
+}
 RESOLUTIONS = ["已安排人员上门处理，问题解决", "协调相关部门完成维修", "已调解，双方达成一致",
                "已落实帮扶措施并回访", "已清理完毕并建立长效机制"]
 
@@ -114,7 +123,8 @@ def seed_requests(*, county: Node, seed: int, password_hash: str, count: int = D
         age = (now - filed_at).days
         try:
             _walk(rng, filed_at=filed_at, now=now, age=age, category=category, household=household,
-                  reporter=reporter, worker=worker, officers=officers, staff=staff)
+                  reporter=reporter, worker=worker, officers=officers, staff=staff,
+                  published=code in PUBLIC_TEXTS and i % 3 == 0)
             made += 1
         except ApplicationError:
             continue  # a path the rules refuse (e.g. a window closed): that request stays as it is
@@ -127,14 +137,19 @@ def _at(moment: dt.datetime):
     return clock.frozen_at(moment)
 
 
-def _walk(rng: random.Random, *, filed_at, now, age, category, household, reporter, worker, officers, staff):
-    """File one request and take it as far as its age and a die allow."""
+def _walk(rng: random.Random, *, filed_at, now, age, category, household, reporter, worker, officers, staff,
+          published: bool = False):
+    """File one request and take it as far as its age and a die allow (``published``: the
+    reporter publishes it, with a public description)."""
     with _at(filed_at):
         request, _created = services.request_file(
             actor=reporter, category=category, node=household.node, household=household,
             description=rng.choice(DESCRIPTIONS[category.code]),
             reporter_kind=ReporterKind.RESIDENT if reporter.household_id else ReporterKind.GRID_WORKER,
-            urgency=Urgency.URGENT if rng.random() < 0.12 else Urgency.NORMAL)
+            urgency=Urgency.URGENT if rng.random() < 0.12 else Urgency.NORMAL, publish=published)
+        if published:
+            request = services.request_publish(actor=reporter, request=request,
+                                               text=PUBLIC_TEXTS[category.code])
     if request.handler_level != Level.GRID:  # first handled by village or township staff
         worker = staff.get(request.handler_node_id) or staff.get(_county_id(request)) or worker
     t = filed_at

@@ -88,6 +88,9 @@ class RequestOut(Schema):
     escalations: int
     resolution: str
     rating: int | None
+    publish: bool = Field(description="the reporter agreed that the request appears in the public feed (Open311)")
+    public_description: str = Field(description="the only text of it the public feed shows, once approved "
+                                                "(POST /requests/{id}/publish); never the reporter's own words")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -161,6 +164,8 @@ class RequestDetail(RequestOut):
     rating_comment: str
     actions: list[str] = Field(description="what the caller may do with this request now (the workflow table's "
                                            "answer for them): each is POST /requests/{id}/<action>")
+    may_publish: bool = Field(description="the caller may approve the public description "
+                                          "(POST /requests/{id}/publish; not a step of the workflow)")
 
     @staticmethod
     def resolve_timeline(obj) -> list:
@@ -209,13 +214,19 @@ class RequestIn(In):
     household: uuid.UUID | None = None
     reporter_kind: ReporterKind = ReporterKind.RESIDENT
     urgency: Urgency = Urgency.NORMAL
+    publish: bool = Field(False, description="the reporter agrees that the request appears in the public feed "
+                                             "(without their words: only a public description approved later)")
+
+
+def _actions(actor, req):
+    req.actions = workflow.available_actions(actor, req)
+    req.may_publish = rules.may_publish(actor, req)
+    return req
 
 
 def _detail(request, request_id):
     """The one read an answer serialises: the request with its timeline, and what the caller may do now."""
-    req = selectors.request_get(actor=request.auth, request_id=request_id)
-    req.actions = workflow.available_actions(request.auth, req)
-    return req
+    return _actions(request.auth, selectors.request_get(actor=request.auth, request_id=request_id))
 
 
 @router.post("/requests", response={201: RequestDetail, 200: RequestDetail, **refuses(403, 404, 409)},
@@ -235,10 +246,9 @@ def request_file(request, payload: RequestIn):
     req, created = services.request_file(
         actor=request.auth, category=category, node=node, description=payload.description, lat=payload.lat,
         lon=payload.lon, household=household, reporter_kind=payload.reporter_kind, urgency=payload.urgency,
-        client_id=payload.id)
+        client_id=payload.id, publish=payload.publish)
     if created:
-        req.actions = workflow.available_actions(request.auth, req)
-        return 201, req
+        return 201, _actions(request.auth, req)
     return 200, _detail(request, req.pk)
 
 
@@ -347,6 +357,19 @@ def request_reopen(request, request_id: str, payload: ReasonIn):
 def request_attach(request, request_id: str, file: File[UploadedFile]):
     data = file.read(services.MAX_PHOTO_BYTES + 1)
     return 201, services.request_attach(actor=request.auth, request=parse_id(request_id), data=data)
+
+
+class PublishIn(In):
+    text: str | None = Field(None, max_length=500, description="the public description (empty withdraws it)")
+    publish: bool | None = Field(None, description="the reporter's choice to publish (only the reporter's side)")
+
+
+@router.post("/requests/{request_id}/publish", response={200: RequestDetail, **refuses(403)},
+             summary="Approve the public description; the reporter publishes or withdraws")
+def request_publish(request, request_id: str, payload: PublishIn):
+    req = services.request_publish(actor=request.auth, request=parse_id(request_id), text=payload.text,
+                                   publish=payload.publish)
+    return _detail(request, req.pk)
 
 
 @router.get("/requests/{request_id}/attachments/{attachment_id}", summary="A photo of a request")

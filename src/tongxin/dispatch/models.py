@@ -128,6 +128,15 @@ class Request(NodeScoped):
     resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating (1–5)"))
     rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
+    # The public feed (Open311) shows a request only when its category is public and the
+    # reporter chose to publish it, and then only ``public_description``: a separate text that
+    # the reporter or a handler approved, never the reporter's own ``description``.
+    publish = models.BooleanField(default=False, verbose_name=_("published in the public feed"))
+    public_description = models.CharField(max_length=500, blank=True, verbose_name=_("public description"))
+    public_description_by = models.ForeignKey("people.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                              related_name="+", verbose_name=_("public description approved by"))
+    public_description_at = models.DateTimeField(null=True, blank=True,
+                                                 verbose_name=_("public description approved at"))
 
     class Meta:
         verbose_name = _("request")

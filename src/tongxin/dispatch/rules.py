@@ -16,12 +16,12 @@ from django.db.models import Q
 
 from tongxin.core import clock
 from tongxin.core.actors import Actor
-from tongxin.dispatch.models import OPEN_STATES, WAITING, WORKING, DepartmentRole, Request
+from tongxin.dispatch.models import OPEN_STATES, WAITING, WORKING, DepartmentRole, Request, State
 from tongxin.grid.models import Department, Level, Node
 from tongxin.grid.selectors import ancestor_at
 from tongxin.people import scope
 
-__all__ = ["OPEN_STATES", "WAITING", "WORKING"]
+__all__ = ["FINISHED", "OPEN_STATES", "WAITING", "WORKING"]
 
 
 def active_departments(request: Request) -> list:
@@ -102,6 +102,36 @@ def is_reporter_side(actor: Actor, request: Request) -> bool:
     if request.household_id and scope.speaks_for_household(actor, request.household_id):
         return True
     return scope.allows_at(actor, "request.handle", request.node_path)
+
+
+def speaks_for_reporter(actor: Actor, request: Request) -> bool:
+    """The reporter themself, or their household's account (never staff)."""
+    if request.reporter_id and getattr(actor, "pk", None) == request.reporter_id:
+        return True
+    return bool(request.household_id) and scope.speaks_for_household(actor, request.household_id)
+
+
+def may_publish(actor: Actor, request: Request) -> bool:
+    """Who may approve the public description of a request (the only text of it the public
+    feed shows): its reporter's side, or whoever may handle it now."""
+    return speaks_for_reporter(actor, request) or may_handle(actor, request)
+
+
+# States in which a request takes no more photos.
+FINISHED = (State.CLOSED, State.REJECTED)
+
+
+def may_attach(actor: Actor, request: Request) -> bool:
+    """Who may attach a photo: whoever may handle the request or a department called to it in
+    this round, and those who may file requests where it was filed (a resident only to their
+    own). Seeing a request (a leader following the figures, say) is not enough."""
+    if may_handle(actor, request):
+        return True
+    if scope.department_ids(actor) & {d.department_id for d in active_departments(request)}:
+        return True
+    if not scope.may(actor, "request.file"):
+        return False
+    return speaks_for_reporter(actor, request) or scope.allows_at(actor, "request.file", request.node_path)
 
 
 # --- departments ----------------------------------------------------------------------

@@ -12,15 +12,20 @@ open standard, in XML (``.xml``) and JSON (``.json``)::
 
 Rules:
 
-- **Public reads carry no personal information.** ``GET requests`` needs no key, so it shows
-  only public fields: the category, the reporter's own description, the state, the place
-  named down to its village (never the grid or household unit, whose codes and names can
-  point at a handful of households), who handles it, deadlines, and the point (lat/long)
-  only when one was given for a request not tied to a household. Reporter, phone,
-  household, timeline notes and ratings never leave. Requests of private categories
-  (petition, dispute mediation) are never listed and answer 404, like their service codes.
-  This public feed is the one read that does not start from the scope function: nobody is
-  signed in, and what it shows is public by construction (the fields above, one county).
+- **Public reads carry nothing personal** (DESIGN.md, "Public outputs"). ``GET requests``
+  needs no key, so it lists a request only when its category is public (petitions and
+  dispute mediation never are: they answer 404, like their service codes) *and* its
+  reporter chose to publish it (``publish``, off by default, asked on every filing form).
+  Even then it shows only public fields: the category; ``description`` is the request's
+  *public description*, a separate text the reporter or a handler approved
+  (``request_publish``), never the reporter's own words (empty until one is approved);
+  ``status_notes`` is a fixed phrase per state, never a note or a resolution;
+  ``agency_responsible`` is a department or a township (a handling village, grid or unit is
+  named by its township); the place is named down to its township; the point (lat/long),
+  only for a request not tied to a household, is rounded to two decimal places (about
+  1 km). Reporter, phone, household, timeline notes and ratings never leave. This public
+  feed is the one read that does not start from the scope function: nobody is signed in,
+  and what it shows is public by construction (the fields above, one county).
 - **Jurisdiction** is a county: ``jurisdiction_id`` is the county's division code (e.g.
   540230). It may be left out while the deployment has a single county; with several it
   is required (400). An unknown code, or a county the api_key holder may not file in, is 404.
@@ -34,8 +39,10 @@ Rules:
   is often a home address, and descriptions are public); ``email``, ``first_name``,
   ``last_name``, ``phone``, ``device_id``, ``account_id``, ``media_url`` and
   ``attribute[…]`` are accepted and not stored (no service definition has attributes).
-  POST takes form-encoded bodies (the standard) or JSON. ``Idempotency-Key`` retries are
-  replayed by the core middleware.
+  ``publish=true`` (an extension of the standard) says the reporter agrees to publication;
+  without it the request is filed but never listed. POST takes form-encoded bodies (the
+  standard) or a flat JSON object (one nested too deeply to parse is a 400).
+  ``Idempotency-Key`` retries are replayed by the core middleware.
 - **Limits:** ``GET requests`` answers the newest 1,000 requests (``MAX_RESULTS``) filed in
   the date range, which defaults to the last 90 days and may not span more than 90 days
   (the standard's numbers); ``service_request_id`` overrides every other filter.

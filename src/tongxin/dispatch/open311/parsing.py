@@ -70,6 +70,9 @@ def parameters_of(request) -> dict[str, str]:
             data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise BadRequest(_("The body is not valid JSON.")) from None
+        except RecursionError:  # nested deeper than the parser goes: no GeoReport body is
+            raise BadRequest(_("The body is nested too deeply: send a flat JSON object of GeoReport "
+                               "parameters.")) from None
         if not isinstance(data, dict):
             raise BadRequest(_("The body must be a JSON object of GeoReport parameters."))
         items = [(str(k), ("true" if v else "false") if isinstance(v, bool) else str(v))
@@ -85,6 +88,15 @@ def parameters_of(request) -> dict[str, str]:
     if "jurisdiction_id" not in params and request.GET.get("jurisdiction_id", "").strip():
         params["jurisdiction_id"] = request.GET["jurisdiction_id"].strip()
     return params
+
+
+def publish_of(params: dict[str, str]) -> bool:
+    """``publish`` (an extension of the standard): whether the reporter agrees that the request
+    appears in the public feed. Off unless said."""
+    value = params.get("publish", "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest(_("publish is true or false."))
+    return value in ("true", "1")
 
 
 def key_holder(params: dict[str, str]):

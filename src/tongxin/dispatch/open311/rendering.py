@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from tongxin.core.errors import ApplicationError
-from tongxin.dispatch import rules, workflow
+from tongxin.dispatch import rules
 from tongxin.dispatch.models import (
     Category,
     Request,
@@ -27,8 +27,11 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 MAX_RESULTS = 1000
 DEFAULT_SPAN = MAX_SPAN = dt.timedelta(days=90)
-# Levels a public answer may name; grids and household units are too small to name.
-PUBLIC_LEVELS = (Level.COUNTY, Level.TOWNSHIP, Level.VILLAGE)
+# Levels a public answer may name (DESIGN.md, "Public outputs": places are coarse, a
+# township at most); villages, grids and household units are too small to name.
+PUBLIC_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
+# A public point is rounded to two decimal places: about 1.1 km of latitude.
+POINT_DECIMALS = 2
 # XML list element -> the element of each item (the Spark convention's mapping).
 ITEM_NAMES = {"services": "service", "service_requests": "request", "attributes": "attribute",
               "values": "value", "errors": "error", "endpoints": "endpoint", "formats": "format"}
@@ -137,16 +140,36 @@ def _status(req: Request) -> str:
 
 
 def _status_notes(req: Request) -> str:
-    action = getattr(req, "latest_action", None) or ""
-    label = str(workflow.label(action) if action else State(req.state).label)
-    if _status(req) == "closed" and req.resolution:
-        return _("%(step)s: %(text)s") % {"step": label, "text": req.resolution}
-    return label
+    """A fixed phrase per state: never a note, a resolution or a reason someone wrote."""
+    return str(State(req.state).label)
 
 
-def _agency(req: Request) -> str:
-    """Who handles it now: the one rule of ``rules.current_handlers``."""
-    return rules.handler_name(req, ", ")
+def _public_place(path: str, places: dict[str, Node]) -> Node | None:
+    """The nearest node at or above ``path`` that a public answer may name (see PUBLIC_LEVELS)."""
+    parts = path.strip("/").split("/")
+    for i in range(len(parts), 0, -1):
+        node = places.get("/" + "/".join(parts[:i]) + "/")
+        if node is not None:
+            return node
+    return None
+
+
+def _agency(req: Request, places: dict[str, Node]) -> str:
+    """Who handles it now (the one rule of ``rules.current_handlers``), as the public may read
+    it: a department by name, a node coarsened to its township (never a village, grid or unit,
+    whose names point at a handful of households)."""
+    names: list[str] = []
+    for handler in rules.current_handlers(req):
+        if isinstance(handler, Node):
+            handler = _public_place(handler.path, places) if handler.level not in PUBLIC_LEVELS else handler
+            if handler is None:
+                continue
+        names.append(handler.name)
+    return ", ".join(dict.fromkeys(names))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, POINT_DECIMALS)
 
 
 def _updated(req: Request) -> dt.datetime:
@@ -156,7 +179,10 @@ def _updated(req: Request) -> dt.datetime:
 
 
 def request_out(req: Request, places: dict[str, Node], notices: dict[str, str]) -> dict:
-    """The public fields of one request (GeoReport's order)."""
+    """The public fields of one request (GeoReport's order): the approved public description
+    (never the reporter's words), a fixed phrase for the state, the township or department
+    handling it, the place down to its township, and a point rounded to about a kilometre,
+    only for a request not tied to a household."""
     parts = req.node_path.strip("/").split("/")
     named = [places[p] for p in ("/" + "/".join(parts[:i]) + "/" for i in range(len(parts), 0, -1)) if p in places]
     point = req.lat is not None and req.lon is not None and req.household_id is None
@@ -169,8 +195,8 @@ def request_out(req: Request, places: dict[str, Node], notices: dict[str, str]) 
         "status_notes": _status_notes(req),
         "service_name": category.name,
         "service_code": category.code,
-        "description": req.description,
-        "agency_responsible": _agency(req),
+        "description": req.public_description or None,
+        "agency_responsible": _agency(req, places),
         "service_notice": notices[category.code],
         "requested_datetime": w3c(req.created_at),
         "updated_datetime": w3c(_updated(req)),
@@ -178,7 +204,7 @@ def request_out(req: Request, places: dict[str, Node], notices: dict[str, str]) 
         "address": ", ".join(n.name for n in named) or None,
         "address_id": named[0].code if named else None,
         "zipcode": None,
-        "lat": req.lat if point else None,
-        "long": req.lon if point else None,
+        "lat": _rounded(req.lat) if point else None,
+        "long": _rounded(req.lon) if point else None,
         "media_url": None,
     }

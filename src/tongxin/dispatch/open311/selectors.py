@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import Prefetch
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -16,7 +16,6 @@ from tongxin.dispatch.models import (
     Category,
     Request,
     RequestDepartment,
-    TimelineEntry,
 )
 from tongxin.dispatch.open311.rendering import PUBLIC_LEVELS, BadRequest
 from tongxin.grid.models import Department, Level, Node
@@ -57,13 +56,13 @@ def public_category(code: str | None) -> Category:
 
 
 def public_requests(county: Node):
-    """Every request of a public category in the county, with what its public fields need:
-    one query, plus one for the departments handling them."""
-    latest = TimelineEntry.objects.filter(request=OuterRef("pk")).order_by("-id").values("action")[:1]
-    return (Request.objects.filter(node_path__startswith=county.path, category__private=False)
+    """Every published request of a public category in the county (its reporter chose to
+    publish it), with what its public fields need and nothing else: one query, plus one for
+    the departments handling them. The reporter's words, the resolution and the rating
+    comment are not even read."""
+    return (Request.objects.filter(node_path__startswith=county.path, category__private=False, publish=True)
             .select_related("category", "handler_node")
-            .defer("handler_node__boundary", "rating_comment")
-            .annotate(latest_action=Subquery(latest))
+            .defer("handler_node__boundary", "description", "resolution", "rating_comment")
             .prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects.filter(active=True)
                                        .select_related("department").order_by("created_at")))
             .order_by("-created_at", "-id"))

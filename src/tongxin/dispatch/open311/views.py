@@ -26,6 +26,7 @@ from tongxin.dispatch.open311.parsing import (
     parameters_of,
     period_of,
     place_of,
+    publish_of,
     values_of,
 )
 from tongxin.dispatch.open311.rendering import (
@@ -167,6 +168,7 @@ def _file(request, fmt: str) -> HttpResponse:
     if not params.get("service_code"):
         raise BadRequest(_("service_code was not provided."))
     lat, lon = location_of(params)
+    publish = publish_of(params)
     category = public_category(params["service_code"])
     node, household = place_of(user, county, params.get("address_id"))
     # Audit entries of this write say where it came from.
@@ -174,7 +176,7 @@ def _file(request, fmt: str) -> HttpResponse:
     try:
         req, _created = services.request_file(
             actor=user, category=category, node=node, description=params.get("description", ""), lat=lat, lon=lon,
-            household=household,
+            household=household, publish=publish,
             reporter_kind=ReporterKind.RESIDENT if household is not None else ReporterKind.GRID_WORKER)
     finally:
         context.reset(token)

@@ -9,6 +9,7 @@ from tongxin.dispatch.services.filing import (
     PHOTO_FORMATS,
     request_attach,
     request_file,
+    request_publish,
 )
 from tongxin.dispatch.services.handling import (
     request_accept,
@@ -24,6 +25,7 @@ from tongxin.dispatch.services.visits import visit_record, visit_round_plan
 
 __all__ = [
     "HANDLERS_AT", "MAX_PHOTO_BYTES", "NUMBER_ATTEMPTS", "PHOTO_FORMATS", "close_unrated", "escalate_overdue",
-    "request_accept", "request_attach", "request_escalate", "request_file", "request_rate", "request_reject",
-    "request_reopen", "request_resolve", "request_start", "visit_record", "visit_round_plan", "working_hours",
+    "request_accept", "request_attach", "request_escalate", "request_file", "request_publish", "request_rate",
+    "request_reject", "request_reopen", "request_resolve", "request_start", "visit_record", "visit_round_plan",
+    "working_hours",
 ]

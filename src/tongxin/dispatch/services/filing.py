@@ -1,14 +1,19 @@
-"""Filing a request (群众诉求): by a resident for their household, or by staff where they serve.
+"""Filing a request (群众诉求): by a resident for their household, or by staff where they serve;
+attaching a photo; approving the text the public feed may show.
 
 A client may send its own id: a retry with it returns the first request and files nothing
 twice. The request starts at the level its category names, with its acceptance deadline.
+A request is published only when its reporter chose to (``publish``, off by default), and
+the public feed shows only ``public_description``, which someone approved.
 """
 
 from __future__ import annotations
 
 import io
 import uuid
+import warnings
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -18,12 +23,12 @@ from tongxin.core.actors import Actor
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.notify import notify
 from tongxin.core.rows import insert
-from tongxin.dispatch.models import Attachment, Category, ReporterKind, Request, State, Urgency
+from tongxin.dispatch import rules
+from tongxin.dispatch.models import Attachment, Category, ReporterKind, Request, RequestDepartment, State, Urgency
 from tongxin.dispatch.services.common import (
     HANDLERS_AT,
     accept_due,
     ancestor_or_self_at,
-    in_scope,
     link,
     locked,
     number,
@@ -37,12 +42,15 @@ from tongxin.registry.models import Household
 NUMBER_ATTEMPTS = 5  # draws of a request number's random part before giving up
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+PUBLIC_DESCRIPTION_MAX = 500
 
 def request_file(*, actor: Actor, category: Category, node: Node, description: str, lat: float | None = None,
                  lon: float | None = None, household: Household | None = None,
                  reporter_kind: str = ReporterKind.RESIDENT, urgency: str = Urgency.NORMAL,
-                 client_id: uuid.UUID | None = None) -> tuple[Request, bool]:
-    """File a request. A retry with the same ``client_id`` returns the first one: (request, created)."""
+                 client_id: uuid.UUID | None = None, publish: bool = False) -> tuple[Request, bool]:
+    """File a request. A retry with the same ``client_id`` returns the first one: (request, created).
+    ``publish``: the reporter agrees that the request appears in the public feed (without
+    their words: only a public description someone approves later)."""
     if client_id is not None:
         existing = Request.objects.filter(pk=client_id).first()
         if existing is not None:
@@ -87,7 +95,7 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
     now = clock.now()
     handler = ancestor_or_self_at(node, category.first_level)
     fields = dict(
-        category=category, description=description.strip(), lat=lat, lon=lon,
+        category=category, description=description.strip(), lat=lat, lon=lon, publish=bool(publish),
         household=household, reporter=actor if getattr(actor, "pk", None) else None, reporter_kind=reporter_kind,
         urgency=urgency, node=node, node_path=node.path, handler_node=handler, handler_level=handler.level,
         accept_due=accept_due(category, now, urgency, node.path), state=State.REPORTED)
@@ -122,23 +130,71 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
     return request, True
 
 
+def _photo_too_large(width: int, height: int) -> ValidationFailed:
+    return ValidationFailed(fields={"file": [_(
+        "This photo has too many pixels (%(width)d × %(height)d): at most %(megapixels)s megapixels, "
+        "please send a smaller one.") % {"width": width, "height": height,
+                                          "megapixels": f"{settings.MAX_PHOTO_PIXELS / 1_000_000:g}"}]})
+
+
+def _attachable(actor: Actor, request: Request | uuid.UUID | str) -> Request:
+    """The request read through the actor's scope (404), which the actor may attach to (403),
+    and which is not finished (409)."""
+    from django.db.models import Prefetch
+
+    pk = getattr(request, "pk", request)
+    loaded = (Request.objects.visible_to(actor, "request.view").select_related("handler_node")
+              .defer("handler_node__boundary")
+              .prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects.order_by("created_at")))
+              .filter(pk=pk).first())
+    if loaded is None:
+        raise NotFound()
+    _check_attachable(actor, loaded)
+    return loaded
+
+
+def _check_attachable(actor: Actor, request: Request) -> None:
+    if not rules.may_attach(actor, request):
+        raise PermissionDenied(_("Only those who file or handle this request may attach photos to it."))
+    if request.state in rules.FINISHED:
+        raise Conflict(_("This request is closed: it takes no more photos."), code="request_closed")
+
+
 def request_attach(*, actor: Actor, request: Request | uuid.UUID | str, data: bytes) -> Attachment:
     """Attach a photo: its type is read from its content, and it is re-encoded without metadata
-    (so no location leaves the phone through us)."""
+    (so no location leaves the phone through us). Who may attach, and to a request still open
+    or resolved, is checked before anything is read of the photo; a picture of more pixels than
+    ``MAX_PHOTO_PIXELS`` is refused from its header, before it is decoded."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    in_scope(actor, request)  # out of scope is 404 before anything is read of the photo
+    _attachable(actor, request)  # out of scope is 404 before anything is read of the photo
     if len(data) > MAX_PHOTO_BYTES:
         raise ValidationFailed(fields={"file": [_("A photo may be 5 MB at most.")]})
+    limit = settings.MAX_PHOTO_PIXELS
+    # Pillow refuses outright above twice this, and warns above it; ours is the check below.
+    Image.MAX_IMAGE_PIXELS = limit
     try:
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():  # Pillow's warning between the limit and twice it: ours refuses
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # lazy: reads the header only
+        width, height = image.size
+        if width * height > limit:
+            raise _photo_too_large(width, height)
         image.verify()
-        image = Image.open(io.BytesIO(data))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        if image.size != (width, height) or width * height > limit:
+            raise _photo_too_large(*image.size)
         # MPO is the JPEG of many phone cameras, carrying extra pictures (previews, depth maps).
         fmt = "JPEG" if image.format == "MPO" else image.format
         if fmt in PHOTO_FORMATS:
             image.load()  # an upload cut off by a dropped signal fails here, not with a 500
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+    except Image.DecompressionBombError:
+        raise ValidationFailed(fields={"file": [_(
+            "This photo has too many pixels: at most %(megapixels)s megapixels, please send a smaller one.") % {
+                "megapixels": f"{limit / 1_000_000:g}"}]}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ValidationFailed(fields={"file": [_("This file is not a JPEG, PNG or WebP photo.")]}) from None
     if fmt not in PHOTO_FORMATS:
         raise ValidationFailed(fields={"file": [_("This file is not a JPEG, PNG or WebP photo.")]})
@@ -148,6 +204,7 @@ def request_attach(*, actor: Actor, request: Request | uuid.UUID | str, data: by
     image.save(out, format=fmt)
     with transaction.atomic():
         request = locked(actor, request)
+        _check_attachable(actor, request)  # again under the lock: it may have closed meanwhile
         attachment = Attachment.objects.create(request=request, content_type=PHOTO_FORMATS[fmt],
                                                size=out.tell(), data=out.getvalue(),
                                                uploaded_by=actor if getattr(actor, "pk", None) else None)
@@ -155,3 +212,40 @@ def request_attach(*, actor: Actor, request: Request | uuid.UUID | str, data: by
         audit.record(action="request.attach", actor=actor, obj=attachment, node_path=request.node_path,
                      after={"size": attachment.size, "content_type": attachment.content_type})
     return attachment
+
+
+def request_publish(*, actor: Actor, request: Request | uuid.UUID | str, text: str | None = None,
+                    publish: bool | None = None) -> Request:
+    """Approve the text the public feed shows for this request (``text``; empty withdraws it),
+    and, for the reporter's side only, give or withdraw their consent to publish it
+    (``publish``). Not a step of the workflow: the state stays as it is; audited.
+
+    The public description is a separate text, written for the public: it is never filled
+    from the reporter's own description."""
+    if text is None and publish is None:
+        raise ValidationFailed(fields={"text": [_("Send a public description, or whether to publish.")]})
+    text = (text or "").strip() if text is not None else None
+    if text is not None and len(text) > PUBLIC_DESCRIPTION_MAX:
+        raise ValidationFailed(fields={"text": [_("A public description is 500 characters at most.")]})
+    with transaction.atomic():
+        request = locked(actor, request)
+        if not rules.may_publish(actor, request):
+            raise PermissionDenied(_("Only the reporter or whoever handles this request may approve its "
+                                     "public description."))
+        if publish is not None and bool(publish) != request.publish and not rules.speaks_for_reporter(
+                actor, request):
+            raise PermissionDenied(_("Only the reporter may choose whether their request is published."))
+        before = {"publish": request.publish, "public_description": request.public_description}
+        changed = []
+        if publish is not None:
+            request.publish = bool(publish)
+            changed.append("publish")
+        if text is not None:
+            request.public_description = text
+            request.public_description_by = actor if (text and getattr(actor, "pk", None)) else None
+            request.public_description_at = clock.now() if text else None
+            changed += ["public_description", "public_description_by", "public_description_at"]
+        request.save(update_fields=changed)
+        audit.record(action="request.publish", actor=actor, obj=request, before=before,
+                     after={"publish": request.publish, "public_description": request.public_description})
+    return request

@@ -61,6 +61,7 @@ def _detail_context(request, req: Request, *, error: ApplicationError | None = N
         "may_see_household": req.household_id is not None and user_can(user, "household.view"),
         "error": error, "failed": failed, "posted": request.POST if error else {},
         "ratings": RATINGS, "now": now,
+        "may_publish": rules.may_publish(user, req), "reporter_side": rules.speaks_for_reporter(user, req),
     }
     if "escalate" in actions:
         context["departments_to_call"] = list(rules.callable_departments(req.node).values())
@@ -117,13 +118,18 @@ ACT = {
                                                           comment=data.get("comment", "")),
     "reopen": lambda user, req, data: services.request_reopen(actor=user, request=req,
                                                               reason=data.get("reason", "")),
+    # Not a step of the workflow: the public description (and, for the reporter's side, the
+    # choice to publish, sent with ``consent``).
+    "publish": lambda user, req, data: services.request_publish(
+        actor=user, request=req, text=data.get("text", ""),
+        publish=(data.get("publish") == "on") if data.get("consent") else None),
 }
 
 
 DONE = {
     "accept": _("Accepted."), "start": _("Work started."), "escalate": _("Escalated."),
     "resolve": _("Marked as resolved."), "reject": _("Rejected."), "rate": _("Thank you for your rating."),
-    "reopen": _("Reopened."),
+    "reopen": _("Reopened."), "publish": _("Saved what the public feed shows."),
 }
 
 

@@ -61,6 +61,11 @@ class RequestForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 5}))
     urgency = forms.ChoiceField(label=_("How urgent is it?"), choices=Urgency.choices, initial=Urgency.NORMAL,
                                 widget=forms.RadioSelect)
+    publish = forms.BooleanField(
+        label=_("Publish this request in the public feed"), required=False, initial=False,
+        help_text=_("Off unless you choose it. The public feed never shows your name or your words: only the "
+                    "category, the state, the township and a short public description that you or the staff "
+                    "approve."))
     photo = forms.FileField(label=_("Photo (optional)"), required=False, widget=forms.FileInput(
         attrs={"accept": "image/jpeg,image/png,image/webp"}))
     # Staff filing for a resident say for which household, or for which place.

@@ -125,7 +125,7 @@ def _file(user, form: RequestForm) -> Request:
     with transaction.atomic():
         req, created = services.request_file(
             actor=user, category=category, node=node, household=household, description=data["description"],
-            urgency=data["urgency"], client_id=data["client_id"],
+            urgency=data["urgency"], client_id=data["client_id"], publish=bool(data.get("publish")),
             reporter_kind=ReporterKind.RESIDENT if not form.staff else ReporterKind.GRID_WORKER)
         # A double tap on a slow link can deliver the first POST cut short before its photo:
         # the retry then brings the photo to the request the first one filed, once.
