@@ -128,6 +128,9 @@ class Request(NodeScoped):
     resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating (1–5)"))
     rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
+    # Set when the free text and photos were anonymised: after the retention period of a closed
+    # request, or when its household left the county (PIPL Art. 47).
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
         verbose_name = _("request")
