@@ -130,11 +130,12 @@ def test_the_command_prints_what_each_job_did(net, capsys):
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:00:00+08:00"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"dispatch.escalate_overdue: 1 overdue requests escalated: {request.number}",
-                   "dispatch.close_unrated: 0 resolved requests closed unrated"]
+                   "dispatch.close_unrated: 0 resolved requests closed unrated",
+                   "dispatch.anonymise_expired: 0 closed requests anonymised after the retention period"]
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:01:00+08:00"]) == 0
     assert capsys.readouterr().out == "no job was due\n"
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T17:01:00+08:00"]) == 0
-    assert capsys.readouterr().out.count("\n") == 2
+    assert capsys.readouterr().out.count("\n") == 3
     # A moment without a zone is the county's local time.
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T18:00:00"]) == 0
     assert JobRun.objects.get(name="dispatch.escalate_overdue").last_run_at == at(2026, 3, 2, 18, 0)
