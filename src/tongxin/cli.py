@@ -1,4 +1,4 @@
-"""The ``tongxin`` command: demo, serve, seed, audit verify, createuser, and Django's own commands.
+"""The ``tongxin`` command: demo, serve, seed, audit verify, backup, restore, createuser, and Django's own commands.
 
 Every command uses ``TONGXIN_DATABASE_URL`` when it is set, else the embedded SQLite file.
 """
@@ -74,6 +74,44 @@ def cmd_audit(args) -> int:
         print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
         return 1
     return 2
+
+
+def cmd_backup(args) -> int:
+    from pathlib import Path
+
+    from tongxin.core import backup
+
+    target = Path(args.file)
+    if target.exists() and not args.force:
+        print(f"{target} exists; choose another name or pass --force", file=sys.stderr)
+        return 2
+    partial = target.with_name(target.name + ".partial")
+    # Written beside the target, readable by its owner only, renamed when whole.
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
+        manifest = backup.backup(out)
+    partial.replace(target)
+    print(f"backup written to {target}: {backup.describe(manifest)}")
+    print("keep the backup key (TONGXIN_BACKUP_KEY, or TONGXIN_ID_KEY it is derived from) apart from the backup")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from tongxin.core import audit, backup
+
+    _migrate()
+    try:
+        with open(args.file, "rb") as source:
+            manifest = backup.restore(source)
+    except backup.BackupError as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file}: {backup.describe(manifest)}")
+    result = audit.verify()
+    if not result.ok:
+        print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
+        return 1
+    print(f"audit log intact: {result.checked} entries verified")
+    return 0
 
 
 def cmd_createuser(args) -> int:
@@ -193,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="audit log tools")
     p.add_argument("action", choices=["verify"])
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("backup", help="write an encrypted, consistent backup of the database (photos included)")
+    p.add_argument("file")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="restore a backup into an empty database, then verify the audit log")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("createuser", help="create a user with a role at a node")
     p.add_argument("username")

@@ -159,6 +159,13 @@ TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
 LOGIN_MAX_FAILURES = 6
 LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
 
+# PIPL Art. 47: a closed request's free text (description, resolution, notes, rating comment)
+# and its photos are anonymised this many days after it closed (registry.rights, dispatch job).
+RETENTION_DAYS = int(env("RETENTION_DAYS") or 3 * 365)
+# The key that encrypts backups (core.backup): base64 of 32 bytes. Unset, it is derived from the
+# master key (ID_KEY). Either way it is kept apart from the backups it opens.
+BACKUP_KEY = env("BACKUP_KEY") or ""
+
 # Bodies larger than this are refused with 413 before anything reads them.
 MAX_BODY_BYTES = int(env("MAX_BODY_BYTES") or 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES

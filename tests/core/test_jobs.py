@@ -33,7 +33,8 @@ def _names(results):
 
 def test_each_job_runs_when_its_interval_has_passed(db):
     start = at(2026, 3, 2, 9, 0)
-    assert _names(jobs.run_due(start)) == ["dispatch.escalate_overdue", "dispatch.close_unrated"]
+    assert _names(jobs.run_due(start)) == ["dispatch.escalate_overdue", "dispatch.close_unrated",
+                                           "dispatch.anonymise_expired"]
     assert jobs.run_due(start) == []
     assert jobs.run_due(start + dt.timedelta(minutes=4)) == []
     assert _names(jobs.run_due(start + dt.timedelta(minutes=5))) == ["dispatch.escalate_overdue"]
@@ -41,7 +42,7 @@ def test_each_job_runs_when_its_interval_has_passed(db):
                                                                     "dispatch.close_unrated"]
     # --all runs everything whether due or not.
     assert _names(jobs.run_due(start + dt.timedelta(hours=1), force=True)) == [
-        "dispatch.escalate_overdue", "dispatch.close_unrated"]
+        "dispatch.escalate_overdue", "dispatch.close_unrated", "dispatch.anonymise_expired"]
     run = JobRun.objects.get(name="dispatch.close_unrated")
     assert run.last_run_at == start + dt.timedelta(hours=1)
     assert run.last_result == "0 resolved requests closed unrated"
@@ -50,7 +51,8 @@ def test_each_job_runs_when_its_interval_has_passed(db):
 def test_a_moment_before_the_last_run_runs_the_jobs_again(db):
     # Running "as of" an earlier moment (a test, a replay) is not skipped as "already done".
     jobs.run_due(at(2026, 3, 2, 9, 0))
-    assert _names(jobs.run_due(at(2026, 3, 1, 9, 0))) == ["dispatch.escalate_overdue", "dispatch.close_unrated"]
+    assert _names(jobs.run_due(at(2026, 3, 1, 9, 0))) == ["dispatch.escalate_overdue", "dispatch.close_unrated",
+                                                          "dispatch.anonymise_expired"]
 
 
 def test_the_clock_is_moved_only_while_the_jobs_run(net, monkeypatch):
@@ -96,7 +98,7 @@ def test_at_the_dispatch_centre_the_overdue_flag_is_raised_once_per_deadline(net
     assert request.handler_level == "county"
     with django_capture_on_commit_callbacks(execute=True):
         assert [name for name, _ in jobs.run_due(at(2026, 3, 2, 17, 0))] == [
-            "dispatch.escalate_overdue", "dispatch.close_unrated"]
+            "dispatch.escalate_overdue", "dispatch.close_unrated", "dispatch.anonymise_expired"]
         jobs.run_due(at(2026, 3, 3, 9, 0))
     notes = TimelineEntry.objects.filter(request=request, action="overdue")
     assert notes.count() == 1 and Request.objects.get(pk=request.pk).state == "reported"
@@ -128,11 +130,12 @@ def test_the_command_prints_what_each_job_did(net, capsys):
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:00:00+08:00"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"dispatch.escalate_overdue: 1 overdue requests escalated: {request.number}",
-                   "dispatch.close_unrated: 0 resolved requests closed unrated"]
+                   "dispatch.close_unrated: 0 resolved requests closed unrated",
+                   "dispatch.anonymise_expired: 0 closed requests anonymised after the retention period"]
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:01:00+08:00"]) == 0
     assert capsys.readouterr().out == "no job was due\n"
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T17:01:00+08:00"]) == 0
-    assert capsys.readouterr().out.count("\n") == 2
+    assert capsys.readouterr().out.count("\n") == 3
     # A moment without a zone is the county's local time.
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T18:00:00"]) == 0
     assert JobRun.objects.get(name="dispatch.escalate_overdue").last_run_at == at(2026, 3, 2, 18, 0)

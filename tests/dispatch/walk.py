@@ -38,6 +38,13 @@ def _resolve(world, s) -> None:
     services.request_resolve(actor=world.net.user("township1_staff"), request=s.request, resolution="Done.")
 
 
+def _reject(world, s) -> None:
+    """A household leaves the county only once its requests are closed (dispatch.services.retention)."""
+    from tongxin.dispatch import services
+
+    services.request_reject(actor=world.net.user("township1_staff"), request=s.request, reason="Moved away.")
+
+
 def contribute(rows) -> None:
     rows.path_params.update({
         "request_id": lambda s: str(s.request.pk),
@@ -76,5 +83,7 @@ def contribute(rows) -> None:
         "POST /api/v1/requests/{request_id}/resolve": _accept,
         "POST /api/v1/requests/{request_id}/rate": _resolve,
         "POST /api/v1/requests/{request_id}/reopen": _resolve,
+        "POST /api/v1/households/{household_id}/anonymise": _reject,
+        "GET /households/<str:household_id>/anonymise/": _reject,
     })
     rows.side_builders.append(_objects)

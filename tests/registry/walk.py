@@ -42,6 +42,8 @@ def contribute(rows) -> None:
         "POST /api/v1/residents": _new_resident,
         "POST /api/v1/residents/search": lambda s: {"id_number": s.id_number},
         "PATCH /api/v1/residents/{resident_id}": lambda s: {"phone": "13800000000"},
+        "POST /api/v1/households/{household_id}/anonymise": lambda s: {"reason": "Moved out of the county."},
     })
+    rows.page_forms["registry:household_anonymise"] = {"reason": "Moved out of the county."}
     rows.prepare["DELETE /api/v1/users/{username}/household"] = _link
     rows.side_builders.append(_account)

@@ -31,7 +31,8 @@ class DispatchConfig(AppConfig):
             extensions.add_menu_entry(url_name=url_name, label=label, visible=visible, order=order)
 
         from tongxin.core import jobs
-        from tongxin.dispatch import tasks
+        from tongxin.dispatch import rights, tasks
 
         for job in tasks.JOBS:
             jobs.register(job)
+        rights.register()

@@ -137,6 +137,9 @@ class Request(NodeScoped):
                                               related_name="+", verbose_name=_("public description approved by"))
     public_description_at = models.DateTimeField(null=True, blank=True,
                                                  verbose_name=_("public description approved at"))
+    # Set when the free text and photos were anonymised: after the retention period of a closed
+    # request, or when its household left the county (PIPL Art. 47).
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
         verbose_name = _("request")

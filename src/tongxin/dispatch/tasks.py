@@ -22,7 +22,14 @@ def close_unrated(now: dt.datetime) -> str:
                                                                if done else "")
 
 
+def anonymise_expired(now: dt.datetime) -> str:
+    done = services.requests_anonymise_expired(now=now)
+    return f"{len(done)} closed requests anonymised after the retention period" + (
+        ": " + ", ".join(r.number for r in done[:20]) if done else "")
+
+
 JOBS = [
     Job("dispatch.escalate_overdue", dt.timedelta(minutes=5), escalate_overdue),
     Job("dispatch.close_unrated", dt.timedelta(hours=1), close_unrated),
+    Job("dispatch.anonymise_expired", dt.timedelta(days=1), anonymise_expired),
 ]

@@ -40,7 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.DISPATCH_OFFICER: frozenset(_READ_REGISTRY | _REQUESTS | {"visit.plan", "category.view"}),
     Role.DEPARTMENT_OFFICER: frozenset({"node.view", "department.view", "request.view", "request.handle",
                                         "category.view"}),
-    Role.TOWNSHIP_STAFF: frozenset(_WORK_REGISTRY | _REQUESTS | {"resident.view_id", "visit.plan"}),
+    # household.anonymise: a household that left the county (registry.rights, PIPL Art. 47).
+    Role.TOWNSHIP_STAFF: frozenset(_WORK_REGISTRY | _REQUESTS | {"resident.view_id", "visit.plan",
+                                                                 "household.anonymise"}),
     Role.VILLAGE_STAFF: frozenset(_WORK_REGISTRY | _REQUESTS | {"resident.view_id", "visit.plan"}),
     Role.GRID_LEADER: frozenset(_WORK_REGISTRY | _REQUESTS | {"visit.plan"}),
     Role.GRID_WORKER: frozenset((_WORK_REGISTRY - {"staff.view"}) | _REQUESTS - {"dispatch.stats"}),

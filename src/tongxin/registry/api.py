@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
@@ -11,7 +12,7 @@ from tongxin.core.api import SPACE_PATTERN, In, NotBlank, Page, matching, paged,
 from tongxin.core.errors import NotFound
 from tongxin.grid.selectors import node_get
 from tongxin.people.models import Language, User
-from tongxin.registry import selectors, services
+from tongxin.registry import rights, selectors, services
 from tongxin.registry.models import Household, Relation, Resident, Sex
 
 router = Router(tags=["registry"])
@@ -262,3 +263,39 @@ def user_household_link(request, username: str, payload: HouseholdLinkIn):
                summary="Take a resident's account off its household")
 def user_household_unlink(request, username: str):
     return services.user_household_unlink(actor=request.auth, user=_account(username))
+
+
+# --- the rights of the people in the registry (PIPL Art. 44–47): registry.rights ----------------
+
+
+def _export_filename(data: dict, extension: str) -> str:
+    return f"resident-{data['resident']['id']}.{extension}"
+
+
+@router.get("/residents/{resident_id}/export.json", response={200: dict, **refuses(404)},
+            summary="A copy of everything held about one resident, as JSON (staff with resident.view_id; audited)")
+def resident_export_json(request, resident_id: str):
+    return rights.resident_export(actor=request.auth, resident_id=resident_id)
+
+
+@router.get("/residents/{resident_id}/export.pdf", response={200: None, **refuses(404)},
+            summary="The same copy as a PDF in the caller's language (audited)",
+            openapi_extra={"responses": {200: {"description": "The copy as a PDF", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}})
+def resident_export_pdf(request, resident_id: str):
+    data = rights.resident_export(actor=request.auth, resident_id=resident_id)
+    response = HttpResponse(rights.resident_export_pdf(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{_export_filename(data, "pdf")}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class AnonymiseIn(In):
+    reason: NotBlank = Field(max_length=200)
+
+
+@router.post("/households/{household_id}/anonymise", response={200: HouseholdOut, **refuses(404, 409)},
+             summary="Anonymise a household that left the county (township staff; audited)")
+def household_anonymise(request, household_id: str, payload: AnonymiseIn):
+    household = selectors.household_get(actor=request.auth, household_id=household_id)
+    return rights.household_anonymise(actor=request.auth, household=household, reason=payload.reason)

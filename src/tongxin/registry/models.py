@@ -28,6 +28,10 @@ class Household(NodeScoped):
     preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.BO,
                                           verbose_name=_("preferred language"))
     head_name = models.CharField(max_length=100, blank=True, verbose_name=_("head of household"))
+    # Set when the household left the county and its personal data was anonymised
+    # (registry.rights.household_anonymise); the row stays, so counts per node stay true.
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
+    anonymised_reason = models.CharField(max_length=200, blank=True, verbose_name=_("why it was anonymised"))
 
     class Meta:
         verbose_name = _("household")
@@ -73,6 +77,7 @@ class Resident(NodeScoped):
                                 verbose_name=_("relation to the head of household"))
     preferred_language = models.CharField(max_length=8, choices=Language.choices, default=Language.BO,
                                           verbose_name=_("preferred language"))
+    anonymised_at = models.DateTimeField(null=True, blank=True, verbose_name=_("anonymised at"))
 
     class Meta:
         verbose_name = _("resident")
@@ -85,5 +90,6 @@ class Resident(NodeScoped):
 
     @property
     def id_number(self) -> str:
-        """The whole number: only for roles that need it (``resident.view_id``)."""
-        return idnumber.unseal(self.id_number_sealed)
+        """The whole number: only for roles that need it (``resident.view_id``); an anonymised
+        resident has none."""
+        return idnumber.unseal(self.id_number_sealed) if self.id_number_sealed else ""

@@ -7,4 +7,7 @@ urlpatterns = [
     path("households/", views.household_list, name="household_list"),
     path("households/<str:household_id>/", views.household_detail, name="household"),
     path("residents/<str:resident_id>/", views.resident_detail, name="resident"),
+    path("residents/<str:resident_id>/export.json", views.resident_export_json, name="resident_export_json"),
+    path("residents/<str:resident_id>/export.pdf", views.resident_export_pdf, name="resident_export_pdf"),
+    path("households/<str:household_id>/anonymise/", views.household_anonymise, name="household_anonymise"),
 ]

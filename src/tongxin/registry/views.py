@@ -7,14 +7,18 @@ page of the household list through ``list_shown``.
 
 from __future__ import annotations
 
-from django.shortcuts import render
+import json
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from tongxin.core.errors import NotFound
 from tongxin.core.views import page_view, paginate, wants_fragment
 from tongxin.grid.selectors import ancestors_visible, node_get
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
-from tongxin.registry import selectors
+from tongxin.registry import rights, selectors
 from tongxin.registry.models import Household
 
 
@@ -57,6 +61,8 @@ def household_detail(request, household_id: str):
         "household": household,
         "members": members,
         "trail": _place(request.user, household.node),
+        "may_anonymise": household.anonymised_at is None and allows_at(request.user, "household.anonymise",
+                                                                         household.node_path),
     })
 
 
@@ -68,4 +74,37 @@ def resident_detail(request, resident_id: str):
         "id_number": selectors.shown_id_number(actor=request.user, resident=resident),
         "birth_date": selectors.shown_birth_date(actor=request.user, resident=resident),
         "trail": _place(request.user, resident.node),
+        "may_export": allows_at(request.user, "resident.view_id", resident.node_path),
     })
+
+
+# --- the rights of the people in the registry (registry.rights) ---------------------------------
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@page_view
+def resident_export_json(request, resident_id: str):
+    """The resident's copy of their data (PIPL Art. 45), made by staff at their request."""
+    data = rights.resident_export(actor=request.user, resident_id=resident_id)
+    return _download(json.dumps(data, ensure_ascii=False, indent=2).encode(), "application/json",
+                     f"resident-{data['resident']['id']}.json")
+
+
+@page_view
+def resident_export_pdf(request, resident_id: str):
+    data = rights.resident_export(actor=request.user, resident_id=resident_id)
+    return _download(rights.resident_export_pdf(data), "application/pdf", f"resident-{data['resident']['id']}.pdf")
+
+
+@page_view
+@require_POST
+def household_anonymise(request, household_id: str):
+    household = selectors.household_get(actor=request.user, household_id=household_id)
+    rights.household_anonymise(actor=request.user, household=household, reason=request.POST.get("reason", ""))
+    return redirect("registry:household", household_id=household.pk)

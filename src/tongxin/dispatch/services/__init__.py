@@ -21,11 +21,12 @@ from tongxin.dispatch.services.handling import (
     request_start,
 )
 from tongxin.dispatch.services.jobs import close_unrated, escalate_overdue
+from tongxin.dispatch.services.retention import household_requests_anonymise, requests_anonymise_expired
 from tongxin.dispatch.services.visits import visit_record, visit_round_plan
 
 __all__ = [
     "HANDLERS_AT", "MAX_PHOTO_BYTES", "NUMBER_ATTEMPTS", "PHOTO_FORMATS", "close_unrated", "escalate_overdue",
     "request_accept", "request_attach", "request_escalate", "request_file", "request_publish", "request_rate",
     "request_reject", "request_reopen", "request_resolve", "request_start", "visit_record", "visit_round_plan",
-    "working_hours",
+    "working_hours", "household_requests_anonymise", "requests_anonymise_expired",
 ]
