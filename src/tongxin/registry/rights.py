@@ -176,7 +176,12 @@ def _rows(item: dict, fields) -> list[dict]:
 def resident_export_pdf(data: dict) -> bytes:
     """The copy as a PDF in the active language, Chinese and Tibetan fonts named explicitly
     (Noto Sans CJK SC, Noto Serif Tibetan / Tibetan Machine Uni), shaped by Pango."""
+    from PIL import ImageFile
     from weasyprint import HTML  # heavy: only when a PDF is asked for
+
+    # WeasyPrint switches on, for the whole process, Pillow's loading of cut-off images: photo
+    # uploads (dispatch) must go on refusing a photo cut short by a dropped signal.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     sections = [{"label": s.label, "items": [_rows(item, s.fields) for item in data.get(s.name, [])]}
                 for s in _sections]

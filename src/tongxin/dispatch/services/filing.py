@@ -165,12 +165,14 @@ def request_attach(*, actor: Actor, request: Request | uuid.UUID | str, data: by
     (so no location leaves the phone through us). Who may attach, and to a request still open
     or resolved, is checked before anything is read of the photo; a picture of more pixels than
     ``MAX_PHOTO_PIXELS`` is refused from its header, before it is decoded."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
     _attachable(actor, request)  # out of scope is 404 before anything is read of the photo
     if len(data) > MAX_PHOTO_BYTES:
         raise ValidationFailed(fields={"file": [_("A photo may be 5 MB at most.")]})
     limit = settings.MAX_PHOTO_PIXELS
+    # A photo cut short is refused, whatever another library switched on for the process.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     # Pillow refuses outright above twice this, and warns above it; ours is the check below.
     Image.MAX_IMAGE_PIXELS = limit
     try:
