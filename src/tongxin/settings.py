@@ -155,9 +155,19 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # API tokens expire when unused for this long.
 TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
-# The sixth failed login in a row locks the account for this long.
-LOGIN_MAX_FAILURES = 6
+# Failed logins (people/services/throttle.py), each counted over LOGIN_LOCK_SECONDS and locking
+# for as long: the 6th for one account name from one client address stops that address trying
+# that name; the 30th for one name from all addresses locks the name (an account with a second
+# factor still gets in with its password and a code; the security administrator can lift it);
+# the 60th from one address, whatever the names, stops that address.
+LOGIN_MAX_FAILURES = int(env("LOGIN_MAX_FAILURES") or 6)
+LOGIN_ACCOUNT_MAX_FAILURES = int(env("LOGIN_ACCOUNT_MAX_FAILURES") or 30)
+LOGIN_ADDRESS_MAX_FAILURES = int(env("LOGIN_ADDRESS_MAX_FAILURES") or 60)
 LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
+# Behind a reverse proxy every client has the proxy's address: name the header in which the
+# proxy passes the client's own (e.g. X-Forwarded-For; its last entry is taken, the one the
+# proxy added). Only set it when such a proxy sits in front, or clients could choose their address.
+CLIENT_ADDRESS_HEADER = env("CLIENT_ADDRESS_HEADER") or ""
 
 # Bodies larger than this are refused with 413 before anything reads them.
 MAX_BODY_BYTES = int(env("MAX_BODY_BYTES") or 1024 * 1024)

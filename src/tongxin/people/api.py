@@ -145,3 +145,13 @@ def role_grant(request, payload: GrantIn):
         if department is None:
             raise NotFound()
     return 201, services.role_grant(actor=request.auth, user=user, role=payload.role, node=node, department=department)
+
+
+class UnlockOut(Schema):
+    locks_lifted: int
+
+
+@router.post("/users/{username}/unlock", response={200: UnlockOut, **refuses(404)},
+             summary="Lift the login locks of an account (security administrator, audited)")
+def login_unlock(request, username: str):
+    return {"locks_lifted": services.login_lock_lift(actor=request.auth, user=_account(username))}
