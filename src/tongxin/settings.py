@@ -169,6 +169,9 @@ LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
 # proxy added). Only set it when such a proxy sits in front, or clients could choose their address.
 CLIENT_ADDRESS_HEADER = env("CLIENT_ADDRESS_HEADER") or ""
 
+# Answers stored under an Idempotency-Key are replayed to retries for this long, then purged.
+IDEMPOTENCY_KEEP_SECONDS = int(env("IDEMPOTENCY_KEEP_SECONDS") or 24 * 3600)
+
 # Bodies larger than this are refused with 413 before anything reads them.
 MAX_BODY_BYTES = int(env("MAX_BODY_BYTES") or 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
+from tongxin.core import idempotency
 from tongxin.core.api import In, NotBlank, refuses
 from tongxin.people import services
 
@@ -22,6 +23,7 @@ class TokenOut(Schema):
              summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)
+    idempotency.never_store(request)  # a bearer token is never kept for replay
     return {"token": services.token_issue(user=user)}
 
 
