@@ -191,9 +191,11 @@ def test_staff_roster_is_scoped(network, api):
     assert all(n.startswith(network.a.township.code) for n in nodes)
 
 
-def test_the_staff_roster_page_and_api_list_the_same_people(network, api, page_client):
-    """Residents hold a role for their own household only: neither the page nor the API lists them."""
-    user = network.user("township1_staff")
+@pytest.mark.parametrize("name", ["township1_staff", "system_admin"])
+def test_the_staff_roster_page_and_api_list_the_same_people(network, api, page_client, name):
+    """Residents hold a role for their own household only: neither the page nor the API lists them,
+    for the system administrator (the whole county) as for township staff."""
+    user = network.user(name)
     items = api(user).get("/api/v1/staff?limit=500").json()["items"]
     listed = {s["username"] for s in items}
     assert listed and all(s["role"] != "resident" for s in items)
