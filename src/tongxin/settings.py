@@ -216,7 +216,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "style-src-attr": ["'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
+        "img-src": ["'self'", "data:", "blob:"],  # blob: the phone's photo, made smaller before it is sent
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
