@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "leaflet",
+    "ninja",  # serves Swagger UI's files for /api/v1/docs from the package, never a CDN
+    "csp",
     "django_tasks",
     "django_tasks_db",  # the database backend of the tasks framework: periodic jobs' queue
     "tongxin.core",
@@ -81,6 +83,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "tongxin.core.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -155,9 +158,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # API tokens expire when unused for this long.
 TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
-# The sixth failed login in a row locks the account for this long.
-LOGIN_MAX_FAILURES = 6
+# Failed logins (people/services/throttle.py), each counted over LOGIN_LOCK_SECONDS and locking
+# for as long: the 6th for one account name from one client address stops that address trying
+# that name; the 30th for one name from all addresses locks the name (an account with a second
+# factor still gets in with its password and a code; the security administrator can lift it);
+# the 60th from one address, whatever the names, stops that address.
+LOGIN_MAX_FAILURES = int(env("LOGIN_MAX_FAILURES") or 6)
+LOGIN_ACCOUNT_MAX_FAILURES = int(env("LOGIN_ACCOUNT_MAX_FAILURES") or 30)
+LOGIN_ADDRESS_MAX_FAILURES = int(env("LOGIN_ADDRESS_MAX_FAILURES") or 60)
 LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
+# Behind a reverse proxy every client has the proxy's address: name the header in which the
+# proxy passes the client's own (e.g. X-Forwarded-For; its last entry is taken, the one the
+# proxy added). Only set it when such a proxy sits in front, or clients could choose their address.
+CLIENT_ADDRESS_HEADER = env("CLIENT_ADDRESS_HEADER") or ""
+
+# Answers stored under an Idempotency-Key are replayed to retries for this long, then purged.
+IDEMPOTENCY_KEEP_SECONDS = int(env("IDEMPOTENCY_KEEP_SECONDS") or 24 * 3600)
 
 # PIPL Art. 47: a closed request's free text (description, resolution, notes, rating comment)
 # and its photos are anonymised this many days after it closed (registry.rights, dispatch job).
@@ -199,6 +215,37 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy on every answer (django-csp): scripts, styles, images and fonts from
+# this site only, no inline script anywhere; inline style attributes only (bar widths; they run
+# nothing). Nothing is fetched from another site, which also keeps pages working offline.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],  # blob: the phone's photo, made smaller before it is sent
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Behind TLS (TONGXIN_HTTPS=true): cookies only over HTTPS, HSTS, and plain HTTP redirected. A
+# TLS-terminating proxy in front must set X-Forwarded-Proto (and strip any the client sent).
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(env("HSTS_SECONDS") or 365 * 24 * 3600) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 
 LEAFLET_CONFIG = {"TILES": [], "RESET_VIEW": False}
 

@@ -200,6 +200,8 @@ def test_the_map_draws_points_and_outlines_without_tiles(dnet, open_page, shot, 
     page = open_page(viewport)
     outside = []  # anything fetched from elsewhere than our own server (tiles, fonts, scripts)
     page.on("request", lambda r: None if r.url.startswith((site, "data:")) else outside.append(r.url))
+    refused = []  # anything the Content-Security-Policy refused (an inline script, a style)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     log_in(page, "dispatch.officer", dnet.password, language)
     submit(page, page.locator("nav.menu a[href='/dispatch/map/']"))
     points = page.locator("#requestmap path.leaflet-interactive")
@@ -213,6 +215,7 @@ def test_the_map_draws_points_and_outlines_without_tiles(dnet, open_page, shot, 
     expect(page.locator(".leaflet-popup-content")).to_be_visible()
     expect(page.locator(".leaflet-popup-content .is-overdue")).to_be_visible()
     assert outside == [], outside
+    assert refused == [], refused
 
 
 @pytest.fixture(scope="session")

@@ -101,3 +101,39 @@ def test_an_error_answer_is_replayed_too(network, staff, audit_entries):
     assert first.status_code == again.status_code == 422
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert audit_entries() == entries
+
+
+# --- secrets are never kept, and records are purged after their window -----------------------
+
+
+def test_a_login_sent_with_a_key_keeps_no_token(network, api):
+    from tests.factories import PASSWORD
+
+    key = str(uuid.uuid4())
+    client = api(None, language="en")
+    body = {"username": "grid_worker_a", "password": PASSWORD}
+    first = client.post("/api/v1/auth/token", body, headers={"Idempotency-Key": key})
+    assert first.status_code == 200
+    token = first.json()["token"]
+    for record in IdempotencyRecord.objects.all():
+        assert token.encode() not in bytes(record.response or b"")
+    assert not IdempotencyRecord.objects.filter(key=key).exists()  # nothing of the login is kept
+    again = client.post("/api/v1/auth/token", body, headers={"Idempotency-Key": key})
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again
+    assert again.json()["token"] != token
+
+
+def test_records_are_purged_by_a_periodic_job_after_their_window(network, staff, settings):
+    from tongxin.core import jobs
+
+    assert "core.idempotency_purge" in jobs.JOBS
+    start = clock.now()
+    with clock.frozen_at(start):
+        old = staff.post("/api/v1/households", _body(network, "H-old"), headers={"Idempotency-Key": str(uuid.uuid4())})
+    later = start + dt.timedelta(seconds=settings.IDEMPOTENCY_KEEP_SECONDS - 60)
+    with clock.frozen_at(later):
+        staff.post("/api/v1/households", _body(network, "H-new"), headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert old.status_code == 201 and IdempotencyRecord.objects.count() == 2
+    window_over = start + dt.timedelta(seconds=settings.IDEMPOTENCY_KEEP_SECONDS + 1)
+    assert jobs.run_job(jobs.get("core.idempotency_purge"), window_over, force=True) == "1 idempotency records purged"
+    assert list(IdempotencyRecord.objects.values_list("created_at", flat=True)) == [later]

@@ -28,7 +28,8 @@ def net(db):
 
 
 def _names(results):
-    return [name for name, _ in results]
+    """The dispatch jobs among those run (other apps' jobs, such as core's purge, run beside them)."""
+    return [name for name, _ in results if name.startswith("dispatch.")]
 
 
 def test_each_job_runs_when_its_interval_has_passed(db):
@@ -97,7 +98,7 @@ def test_at_the_dispatch_centre_the_overdue_flag_is_raised_once_per_deadline(net
     request = file_request(net, by="dispatch_officer", node=net.county, household=None)
     assert request.handler_level == "county"
     with django_capture_on_commit_callbacks(execute=True):
-        assert [name for name, _ in jobs.run_due(at(2026, 3, 2, 17, 0))] == [
+        assert _names(jobs.run_due(at(2026, 3, 2, 17, 0))) == [
             "dispatch.escalate_overdue", "dispatch.close_unrated", "dispatch.anonymise_expired"]
         jobs.run_due(at(2026, 3, 3, 9, 0))
     notes = TimelineEntry.objects.filter(request=request, action="overdue")
@@ -128,14 +129,14 @@ def test_the_command_prints_what_each_job_did(net, capsys):
     clock.set_now(at(2026, 3, 2, 10, 0))
     request = file_request(net)
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:00:00+08:00"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    out = [line for line in capsys.readouterr().out.splitlines() if line.startswith("dispatch.")]
     assert out == [f"dispatch.escalate_overdue: 1 overdue requests escalated: {request.number}",
                    "dispatch.close_unrated: 0 resolved requests closed unrated",
                    "dispatch.anonymise_expired: 0 closed requests anonymised after the retention period"]
     assert cli.main(["jobs", "run", "--now", "2026-03-02T17:01:00+08:00"]) == 0
     assert capsys.readouterr().out == "no job was due\n"
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T17:01:00+08:00"]) == 0
-    assert capsys.readouterr().out.count("\n") == 3
+    assert capsys.readouterr().out.count("\n") == len(jobs.JOBS)
     # A moment without a zone is the county's local time.
     assert cli.main(["jobs", "run", "--all", "--now", "2026-03-02T18:00:00"]) == 0
     assert JobRun.objects.get(name="dispatch.escalate_overdue").last_run_at == at(2026, 3, 2, 18, 0)

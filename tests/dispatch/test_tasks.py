@@ -35,11 +35,15 @@ def _overdue_request(net) -> Request:
 
 def test_a_second_run_does_nothing(db):
     request = _overdue_request(build_net())
-    assert jobs.run_due(LATE) == [("dispatch.escalate_overdue", f"1 overdue requests escalated: {request.number}"),
-                                  ("dispatch.close_unrated", "0 resolved requests closed unrated"),
-                                  ("dispatch.anonymise_expired",
-                                   "0 closed requests anonymised after the retention period")]
-    assert jobs.run_due(LATE, force=True)[0] == ("dispatch.escalate_overdue", "0 overdue requests escalated")
+    def dispatch_jobs(results):  # other apps' jobs (core's purge) run beside them
+        return [r for r in results if r[0].startswith("dispatch.")]
+
+    assert dispatch_jobs(jobs.run_due(LATE)) == [
+        ("dispatch.escalate_overdue", f"1 overdue requests escalated: {request.number}"),
+        ("dispatch.close_unrated", "0 resolved requests closed unrated"),
+        ("dispatch.anonymise_expired", "0 closed requests anonymised after the retention period")]
+    assert dispatch_jobs(jobs.run_due(LATE, force=True))[0] == ("dispatch.escalate_overdue",
+                                                                "0 overdue requests escalated")
     _escalated_once(request)
 
 

@@ -1,4 +1,5 @@
-"""Logins through the API: lockout (423), second factor (422 with fields.otp), idle tokens (401)."""
+"""Logins through the API: throttling (423) by address and by name, one answer (401) for every wrong
+login whichever part was wrong, idle tokens (401)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.conf import settings
 
 from tests.factories import PASSWORD
 from tongxin.core import clock
+from tongxin.core.models import AuditEntry
 from tongxin.people import services
 from tongxin.people.models import RoleAssignment, User
 
@@ -18,8 +20,10 @@ STEP = dt.timedelta(seconds=30)  # one TOTP time step
 TOKEN = "/api/v1/auth/token"
 
 
-def _login(api, username, password=PASSWORD, **extra):
-    return api(None, language="en").post(TOKEN, {"username": username, "password": password, **extra})
+def _login(api, username, password=PASSWORD, address="192.0.2.1", **extra):
+    client = api(None, language="en")
+    client.client.defaults["REMOTE_ADDR"] = address
+    return client.post(TOKEN, {"username": username, "password": password, **extra})
 
 
 def test_lockout_through_the_api(network, api):
@@ -33,28 +37,100 @@ def test_lockout_through_the_api(network, api):
             assert _login(api, "grid_worker_a", "wrong-password").status_code == 401
         locked = _login(api, "grid_worker_a", "wrong-password")
         assert locked.status_code == 423 and locked.json()["error"]["code"] == "locked"
-        assert _login(api, "grid_worker_a").status_code == 423  # even the right password
+        assert _login(api, "grid_worker_a").status_code == 423  # even the right password, from this address
+        # The owner, elsewhere, is not locked out by a guesser's address.
+        assert _login(api, "grid_worker_a", address="198.51.100.7").status_code == 200
     with clock.frozen_at(T0 + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS + 1)):
         response = _login(api, "grid_worker_a")
         assert response.status_code == 200 and response.json()["token"]
 
 
+def _answer(response) -> tuple:
+    body = response.json()["error"]
+    return response.status_code, body["code"], body["message"], body["fields"]
+
+
+def test_a_name_that_does_not_exist_is_locked_out_the_same_way(network, api):
+    with clock.frozen_at(T0):
+        real = [_answer(_login(api, "grid_worker_a", "wrong-password")) for _ in range(settings.LOGIN_MAX_FAILURES + 1)]
+        unknown = [_answer(_login(api, "nobody_here", "wrong-password", address="192.0.2.2"))
+                   for _ in range(settings.LOGIN_MAX_FAILURES + 1)]
+    assert real == unknown
+    assert real[-1][0] == 423 and real[0][0] == 401
+
+
 @pytest.mark.parametrize("name", ["county_admin", "system_admin", "security_admin", "audit_admin"])
 def test_second_factor_through_the_api(network, api, name):
-    response = _login(api, name)
-    assert response.status_code == 422 and "otp" in response.json()["error"]["fields"]
+    """A right password without its code, or with a wrong or replayed one, is answered exactly
+    like a wrong password: the answer never tells which part was right."""
     user = network.user(name)
     with clock.frozen_at(T0):
+        wrong_password = _answer(_login(api, name, "wrong-password"))
+        assert wrong_password[0] == 401
+        assert _answer(_login(api, name)) == wrong_password  # not enrolled yet: enrol on the login page
         totp = pyotp.TOTP(services.totp_setup(user=user))
         services.totp_confirm(user=user, code=totp.at(T0 - STEP))  # a step late: the verifier allows it
-        response = _login(api, name)
-        assert response.status_code == 422 and response.json()["error"]["code"] == "second_factor_required"
-        assert "otp" in response.json()["error"]["fields"]
+        assert _answer(_login(api, name)) == wrong_password
+        wrong = f"{(int(totp.at(T0)) + 500000) % 1000000:06d}"
+        assert _answer(_login(api, name, otp=wrong)) == wrong_password
         response = _login(api, name, otp=totp.at(T0))
         assert response.status_code == 200 and response.json()["token"]
-        replay = _login(api, name, otp=totp.at(T0))  # each code is good once
-        assert replay.status_code == 422 and replay.json()["error"]["code"] == "second_factor_wrong"
-        assert "otp" in replay.json()["error"]["fields"]
+        assert _answer(_login(api, name, otp=totp.at(T0))) == wrong_password  # each code is good once
+
+
+def test_an_administrator_with_a_code_gets_in_past_a_lock_made_elsewhere(network, api):
+    user = network.user("security_admin")
+    with clock.frozen_at(T0 - STEP):
+        totp = pyotp.TOTP(services.totp_setup(user=user))
+        services.totp_confirm(user=user, code=totp.at(T0 - STEP))
+    with clock.frozen_at(T0):
+        # Guessers from many addresses lock the name itself.
+        for i in range(settings.LOGIN_ACCOUNT_MAX_FAILURES):
+            _login(api, "security_admin", "wrong-password", address=f"203.0.113.{i}")
+        assert _login(api, "security_admin", address="198.51.100.7").status_code == 423  # no code: locked
+        assert _login(api, "security_admin", "wrong-password", address="198.51.100.7",
+                      otp=totp.at(T0)).status_code == 423
+        response = _login(api, "security_admin", address="198.51.100.7", otp=totp.at(T0))
+        assert response.status_code == 200 and response.json()["token"]
+
+
+def test_a_grid_worker_locked_from_everywhere_is_unlocked_by_the_security_administrator(network, api):
+    with clock.frozen_at(T0):
+        for i in range(settings.LOGIN_ACCOUNT_MAX_FAILURES):
+            _login(api, "grid_worker_a", "wrong-password", address=f"203.0.113.{i}")
+        assert _login(api, "grid_worker_a", address="198.51.100.7").status_code == 423
+        security = api(network.user("security_admin_t1"))  # one login: each second-factor code is good once
+        outsider = security.post("/api/v1/users/grid_worker_b/unlock")
+        assert outsider.status_code == 404  # township 2 lies outside a township-1 security administrator
+        for name in ("system_admin", "township1_staff"):
+            assert api(network.user(name)).post("/api/v1/users/grid_worker_a/unlock").status_code == 404
+        entries = AuditEntry.objects.filter(action="user.login_unlock").count()
+        response = security.post("/api/v1/users/grid_worker_a/unlock")
+        assert response.status_code == 200 and response.json() == {"locks_lifted": 1}
+        assert AuditEntry.objects.filter(action="user.login_unlock").count() == entries + 1
+        assert _login(api, "grid_worker_a", address="198.51.100.7").status_code == 200
+
+
+def test_one_address_guessing_many_names_is_stopped(network, api):
+    with clock.frozen_at(T0):
+        for i in range(settings.LOGIN_ADDRESS_MAX_FAILURES):
+            _login(api, f"name{i}", "wrong-password", address="203.0.113.99")
+        assert _login(api, "grid_worker_b", address="203.0.113.99").status_code == 423
+        assert _login(api, "grid_worker_b", address="198.51.100.7").status_code == 200
+
+
+def test_the_client_address_comes_from_the_proxy_header_when_one_is_named(network, api, settings):
+    settings.CLIENT_ADDRESS_HEADER = "X-Forwarded-For"
+    with clock.frozen_at(T0):
+        for _ in range(settings.LOGIN_MAX_FAILURES):
+            client = api(None, language="en")
+            client.client.defaults["HTTP_X_FORWARDED_FOR"] = "10.9.9.9, 203.0.113.5"
+            client.post(TOKEN, {"username": "grid_worker_a", "password": "wrong-password"})
+        client = api(None, language="en")
+        client.client.defaults["HTTP_X_FORWARDED_FOR"] = "203.0.113.5"
+        assert client.post(TOKEN, {"username": "grid_worker_a", "password": PASSWORD}).status_code == 423
+        client.client.defaults["HTTP_X_FORWARDED_FOR"] = "203.0.113.6"
+        assert client.post(TOKEN, {"username": "grid_worker_a", "password": PASSWORD}).status_code == 200
 
 
 def test_an_idle_token_answers_401(network, api):
@@ -115,9 +191,11 @@ def test_staff_roster_is_scoped(network, api):
     assert all(n.startswith(network.a.township.code) for n in nodes)
 
 
-def test_the_staff_roster_page_and_api_list_the_same_people(network, api, page_client):
-    """Residents hold a role for their own household only: neither the page nor the API lists them."""
-    user = network.user("township1_staff")
+@pytest.mark.parametrize("name", ["township1_staff", "system_admin"])
+def test_the_staff_roster_page_and_api_list_the_same_people(network, api, page_client, name):
+    """Residents hold a role for their own household only: neither the page nor the API lists them,
+    for the system administrator (the whole county) as for township staff."""
+    user = network.user(name)
     items = api(user).get("/api/v1/staff?limit=500").json()["items"]
     listed = {s["username"] for s in items}
     assert listed and all(s["role"] != "resident" for s in items)

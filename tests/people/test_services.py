@@ -139,10 +139,16 @@ def _enrolled(user: User, moment: dt.datetime) -> pyotp.TOTP:
 
 
 def _refusal(username: str, otp: str) -> tuple:
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(NotAuthenticated) as exc:
         services.authenticate(username=username, password=PASSWORD, otp=otp)
     error = exc.value
     return error.code, str(error.message), {k: [str(m) for m in v] for k, v in error.fields.items()}
+
+
+def _wrong_password(username: str) -> tuple:
+    with pytest.raises(NotAuthenticated) as exc:
+        services.authenticate(username=username, password="not-the-password")
+    return exc.value.code, str(exc.value.message), exc.value.fields
 
 
 def test_second_factor_roles():
@@ -153,19 +159,21 @@ def test_second_factor_roles():
 def test_administrators_need_a_second_factor(network, name):
     user = network.user(name)
     assert services.needs_second_factor(user)
-    with pytest.raises(ValidationFailed) as exc:  # not enrolled yet
-        services.authenticate(username=name, password=PASSWORD)
+    with pytest.raises(ValidationFailed) as exc:  # not enrolled yet: the login page enrols
+        services.authenticate(username=name, password=PASSWORD, allow_setup=True)
     assert exc.value.code == "second_factor_setup" and "otp" in exc.value.fields
     code = _enrolled(user, T0).at(T0)
     with clock.frozen_at(T0):
-        with pytest.raises(ValidationFailed) as exc:
-            services.authenticate(username=name, password=PASSWORD)
-        assert exc.value.code == "second_factor_required" and "otp" in exc.value.fields
-        wrong = f"{(int(code) + 500000) % 1000000:06d}"
-        with pytest.raises(ValidationFailed) as exc:
-            services.authenticate(username=name, password=PASSWORD, otp=wrong)
-        assert exc.value.code == "second_factor_wrong"
+        wrong_password = _wrong_password(name)
+        # The right password without the code, or with a wrong one, is answered like a wrong password.
+        assert _refusal(name, "") == wrong_password
+        assert _refusal(name, f"{(int(code) + 500000) % 1000000:06d}") == wrong_password
         assert services.authenticate(username=name, password=PASSWORD, otp=code).pk == user.pk
+
+
+def test_without_the_login_page_an_unenrolled_password_is_answered_like_a_wrong_one(network):
+    with clock.frozen_at(T0):
+        assert _refusal("county_admin", "") == _wrong_password("county_admin")
 
 
 @pytest.mark.parametrize("name", ["grid_worker_a", "township1_staff", "dispatch_officer", "resident_a"])
@@ -191,7 +199,7 @@ def test_a_code_is_accepted_once(network):
     totp = _enrolled(user, T0)
     with clock.frozen_at(T0):
         assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
-        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+        assert _refusal("county_admin", totp.at(T0))[0] == "not_authenticated"
     with clock.frozen_at(T0 + STEP):  # the next step's code is a new one
         assert services.authenticate(username="county_admin", password=PASSWORD,
                                      otp=totp.at(T0 + STEP)).pk == user.pk
@@ -211,8 +219,9 @@ def test_a_replayed_code_is_refused_like_a_wrong_one(network):
             refusals.append(_refusal("system_admin", otp))
             assert AuditEntry.objects.filter(action="user.login_failed", object_id=str(user.pk)).count() == failures + 1
     assert refusals[0] == refusals[1]  # the same code, message and field message
-    assert refusals[0][0] == "second_factor_wrong" and refusals[0][2]["otp"]
     assert User.objects.get(pk=user.pk).failed_logins == 2
+    with clock.frozen_at(T0):
+        assert refusals[0] == _wrong_password("system_admin")  # and like a wrong password
 
 
 def test_replayed_codes_count_toward_the_lock(network):
@@ -235,13 +244,13 @@ def test_no_code_of_a_step_at_or_before_the_last_one_used(network):
     user = network.user("audit_admin")
     totp = _enrolled(user, T0)  # used the step before T0
     with clock.frozen_at(T0):
-        assert _refusal("audit_admin", totp.at(T0 - STEP))[0] == "second_factor_wrong"  # the enrolment's code
+        assert _refusal("audit_admin", totp.at(T0 - STEP))[0] == "not_authenticated"  # the enrolment's code
         services.authenticate(username="audit_admin", password=PASSWORD, otp=totp.at(T0 + STEP))  # a fast phone
-        assert _refusal("audit_admin", totp.at(T0))[0] == "second_factor_wrong"  # never used, but earlier
+        assert _refusal("audit_admin", totp.at(T0))[0] == "not_authenticated"  # never used, but earlier
     with clock.frozen_at(T0 + STEP):
-        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "second_factor_wrong"  # now current, still used
+        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "not_authenticated"  # now current, still used
     with clock.frozen_at(T0 + 2 * STEP):
-        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "second_factor_wrong"  # now a slow phone's
+        assert _refusal("audit_admin", totp.at(T0 + STEP))[0] == "not_authenticated"  # now a slow phone's
         assert services.authenticate(username="audit_admin", password=PASSWORD,
                                      otp=totp.at(T0 + 2 * STEP)).pk == user.pk
 
@@ -251,7 +260,7 @@ def test_the_enrolment_code_does_not_log_in_again(network):
     with clock.frozen_at(T0):
         totp = pyotp.TOTP(services.totp_setup(user=user))
         services.totp_confirm(user=user, code=totp.at(T0))
-        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+        assert _refusal("county_admin", totp.at(T0))[0] == "not_authenticated"
         with pytest.raises(ValidationFailed) as exc:
             services.totp_confirm(user=user, code=totp.at(T0))
         assert "otp" in exc.value.fields
@@ -306,7 +315,7 @@ def test_of_two_submissions_of_one_code_read_at_once_one_wins(network, monkeypat
                         code, now))
     with clock.frozen_at(T0):
         assert services.authenticate(username="county_admin", password=PASSWORD, otp=totp.at(T0)).pk == user.pk
-        assert _refusal("county_admin", totp.at(T0))[0] == "second_factor_wrong"
+        assert _refusal("county_admin", totp.at(T0))[0] == "not_authenticated"
     assert AuditEntry.objects.filter(action="user.login", object_id=str(user.pk)).count() == 1
     assert User.objects.get(pk=user.pk).failed_logins == 1
 
@@ -343,7 +352,7 @@ def test_wrong_second_factor_codes_count_toward_the_lock(network):
     wrong = f"{(int(code) + 500000) % 1000000:06d}"
     with clock.frozen_at(T0):
         for _ in range(settings.LOGIN_MAX_FAILURES - 1):
-            with pytest.raises(ValidationFailed):
+            with pytest.raises(NotAuthenticated):
                 services.authenticate(username="security_admin", password=PASSWORD, otp=wrong)
         with pytest.raises(Locked):
             services.authenticate(username="security_admin", password=PASSWORD, otp=wrong)

@@ -8,6 +8,7 @@ def contribute(rows) -> None:
     rows.bodies["POST /api/v1/role-assignments"] = lambda s: {"username": "newcomer", "role": "grid_worker",
                                                               "node": s.grid.code}
     rows.insiders["POST /api/v1/role-assignments"] = "security_admin_t1"
+    rows.insiders["POST /api/v1/users/{username}/unlock"] = "security_admin_t1"
     rows.unscoped.update({
         "POST /api/v1/auth/token": "logging in names no object",
         "GET /api/v1/auth/me": "answers about the caller only",

@@ -156,3 +156,25 @@ def test_households(network, api, audit_entries):
     assert response.status_code == 200 and response.json()["phone"] == "0892-123456"
     assert audit_entries() == entries + 1
     assert Resident.objects.filter(household=network.a.household).count() == 2
+
+
+def test_a_duplicate_outside_the_callers_scope_is_refused_without_saying_where_or_that_it_is_registered(
+        network, api, db_state):
+    """Grid worker A learns nothing about ID numbers registered outside their grid: the refusal
+    names no place and does not say the number is registered."""
+    client = api(network.user("grid_worker_a"), language="en")
+    answers = []
+    for existing in (network.b.resident, network.a2.resident):  # township 2; grid A2 of the same village
+        before = db_state()
+        response = client.post("/api/v1/residents", _new(network, id_number=network.id_numbers[str(existing.pk)],
+                                                          birth_date=existing.birth_date.isoformat()))
+        assert response.status_code == 422 and db_state() == before
+        body = response.content.decode()
+        assert "already registered" not in body
+        for node in (existing.household.node, network.b.township, network.b.village, network.a2.grid):
+            assert node.code not in body and node.name_zh not in body
+        answers.append(response.json()["error"]["fields"]["id_number"])
+    assert answers[0] == answers[1]
+    inside = client.post("/api/v1/residents", _new(network, id_number=network.id_numbers[str(network.a.resident.pk)],
+                                                    birth_date=network.a.resident.birth_date.isoformat()))
+    assert inside.status_code == 422 and "already registered" in inside.json()["error"]["fields"]["id_number"][0]

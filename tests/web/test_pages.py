@@ -7,7 +7,7 @@ import datetime as dt
 
 import pyotp
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from tongxin.core import clock
@@ -54,7 +54,7 @@ def test_wrong_password_is_refused_with_a_message(client, net):
     assert "_auth_user_id" not in client.session
 
 
-def test_sixth_failure_locks_the_account(client, net):
+def test_sixth_failure_locks_the_account_from_that_address(client, net):
     for _ in range(6):
         response = client.post(reverse("people:login"), {"step": "password", "username": "grid.worker1",
                                                          "password": "wrong-password-1"})
@@ -63,6 +63,16 @@ def test_sixth_failure_locks_the_account(client, net):
                                                      "password": net.password})
     assert str(Locked().message) in response.content.decode()
     assert "_auth_user_id" not in client.session
+    # The same lock, word for word, for a name that does not exist.
+    for _ in range(6):
+        unknown = client.post(reverse("people:login"), {"step": "password", "username": "nobody.here",
+                                                        "password": "wrong-password-1"})
+    assert _alert(unknown) == _alert(response)
+    # The owner at another address logs in.
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    response = other.post(reverse("people:login"), {"step": "password", "username": "grid.worker1",
+                                                    "password": net.password})
+    assert response.status_code == 302 and other.session["_auth_user_id"] == str(net.users.grid_worker.pk)
 
 
 def test_grid_worker_logs_in_and_lands_on_their_grid(client, net):
@@ -108,28 +118,37 @@ def test_second_factor_enrolment_then_code_login(client, net):
     net.users.county_admin.refresh_from_db()
     assert net.users.county_admin.totp_confirmed
 
-    # The next login asks for a code, without showing the secret again.
+    # The next login gives name, password and code in one form, without showing the secret again.
     client.post(reverse("people:logout"))
     response = client.post(login, {"step": "password", "username": "county.admin", "password": net.password},
                            follow=True)
-    assert b'name="otp"' in response.content and b"<svg" not in response.content
+    assert b"<svg" not in response.content and "_auth_user_id" not in client.session
     # Each code is good once: the next step's (the verifier allows a step of drift).
-    response = client.post(login, {"step": "code", "otp": pyotp.TOTP(secret).at(clock.now(), counter_offset=1)},
-                           follow=True)
+    response = client.post(login, {"step": "password", "username": "county.admin", "password": net.password,
+                                   "otp": pyotp.TOTP(secret).at(clock.now(), counter_offset=1)}, follow=True)
     assert response.redirect_chain[-1][0] == node_url(net.nodes.county)
 
 
-def test_too_many_wrong_codes_send_back_to_the_password(client, net):
+def _alert(response) -> str:
+    html = response.content.decode()
+    start = html.index('class="alert"')
+    return html[start:html.index("</p>", start)]
+
+
+def test_a_right_password_without_its_code_is_answered_like_a_wrong_one(client, net):
     people_services.totp_setup(user=net.users.county_admin)
     secret = people_services.totp_secret(net.users.county_admin)
     people_services.totp_confirm(user=net.users.county_admin, code=pyotp.TOTP(secret).at(clock.now()))
     login = reverse("people:login")
-    client.post(login, {"step": "password", "username": "county.admin", "password": net.password})
-    wrong = "000000" if pyotp.TOTP(secret).at(clock.now()) != "000000" else "111111"
-    for _ in range(5):
-        response = client.post(login, {"step": "code", "otp": wrong})
-    assert b'name="password"' in response.content  # back to the first step
-    response = client.post(login, {"step": "code", "otp": pyotp.TOTP(secret).at(clock.now(), counter_offset=1)})
+    wrong_password = client.post(login, {"step": "password", "username": "county.admin", "password": "wrong-one-1"})
+    no_code = client.post(login, {"step": "password", "username": "county.admin", "password": net.password})
+    wrong = "000000" if pyotp.TOTP(secret).at(clock.now(), counter_offset=1) != "000000" else "111111"
+    wrong_code = client.post(login, {"step": "password", "username": "county.admin", "password": net.password,
+                                     "otp": wrong})
+    unknown = client.post(login, {"step": "password", "username": "nobody.here", "password": net.password})
+    answers = {(r.status_code, _alert(r), b'name="otp"' in r.content, b"<svg" in r.content)
+               for r in (wrong_password, no_code, wrong_code, unknown)}
+    assert len(answers) == 1, answers
     assert "_auth_user_id" not in client.session
 
 

@@ -8,9 +8,11 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        import datetime as dt
+
         from django.urls import reverse
 
-        from tongxin.core import extensions, i18n
+        from tongxin.core import extensions, i18n, idempotency, jobs
         from tongxin.core.access import user_can
         from tongxin.core.routes import router
 
@@ -18,5 +20,6 @@ class CoreConfig(AppConfig):
         extensions.add_router(router, order=90)
         extensions.add_menu_entry(url_name="core:audit", label=_("Audit log"), order=40,
                                   visible=lambda user: user_can(user, "audit.view"))
+        jobs.register(jobs.Job("core.idempotency_purge", dt.timedelta(hours=1), idempotency.purge))
         extensions.add_start_page(order=20, target=lambda user: reverse("core:audit")
                                   if user_can(user, "audit.view") else None)

@@ -4,6 +4,11 @@ A client that may retry a write sends ``Idempotency-Key: <uuid>``. The first req
 with a key claims it; its answer is stored and replayed to every retry. A retry that
 arrives while the first is still running gets 409; the same key with a different
 body gets 422. A claim whose request failed with a 5xx is released so the retry runs.
+
+Two rules keep secrets out of the table: an answer that carries one (a login's bearer token)
+is never stored — its view calls ``never_store(request)`` and the claim is dropped, so a retry
+logs in again — and every record is purged once its window (``IDEMPOTENCY_KEEP_SECONDS``) has
+passed, by the periodic job ``core.idempotency_purge``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import datetime as dt
 import hashlib
 import uuid
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -21,6 +27,21 @@ from tongxin.core.models import IdempotencyRecord
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 STALE_AFTER = dt.timedelta(minutes=2)
+
+
+_NEVER_STORE = "_tongxin_idempotency_never_store"
+
+
+def never_store(request) -> None:
+    """The answer to ``request`` carries a secret (a token): it is never kept for replay."""
+    setattr(request, _NEVER_STORE, True)
+
+
+def purge(now: dt.datetime) -> str:
+    """Delete the records whose window has passed (the periodic job ``core.idempotency_purge``)."""
+    cutoff = now - dt.timedelta(seconds=settings.IDEMPOTENCY_KEEP_SECONDS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return f"{deleted} idempotency records purged"
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -72,7 +93,8 @@ class IdempotencyMiddleware:
             response["Idempotent-Replayed"] = "true"
             return response
         response = self.get_response(request)
-        if response.status_code >= 500 or getattr(response, "streaming", False):
+        if (response.status_code >= 500 or getattr(response, "streaming", False)
+                or getattr(request, _NEVER_STORE, False)):
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
         else:
             IdempotencyRecord.objects.filter(pk=record.pk).update(

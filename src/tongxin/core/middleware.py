@@ -46,6 +46,18 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
+def client_address(request) -> str:
+    """The client's address: the socket's peer, or the last entry of the header a reverse proxy
+    in front writes it into (``TONGXIN_CLIENT_ADDRESS_HEADER``)."""
+    header = settings.CLIENT_ADDRESS_HEADER
+    if header:
+        value = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
+        last = value.split(",")[-1].strip()
+        if last:
+            return last[:64]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -53,7 +65,7 @@ class RequestContextMiddleware:
     def __call__(self, request):
         token = context.bind(
             context.RequestContext(
-                ip=request.META.get("REMOTE_ADDR", ""),
+                ip=client_address(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:200],
                 channel="api" if request.path.startswith("/api/") else "web",
             )

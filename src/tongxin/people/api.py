@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ninja import Router, Schema
 
+from tongxin.core import idempotency
 from tongxin.core.api import In, NotBlank, refuses
 from tongxin.people import services
 
@@ -22,6 +23,7 @@ class TokenOut(Schema):
              summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)
+    idempotency.never_store(request)  # a bearer token is never kept for replay
     return {"token": services.token_issue(user=user)}
 
 
@@ -145,3 +147,13 @@ def role_grant(request, payload: GrantIn):
         if department is None:
             raise NotFound()
     return 201, services.role_grant(actor=request.auth, user=user, role=payload.role, node=node, department=department)
+
+
+class UnlockOut(Schema):
+    locks_lifted: int
+
+
+@router.post("/users/{username}/unlock", response={200: UnlockOut, **refuses(404)},
+             summary="Lift the login locks of an account (security administrator, audited)")
+def login_unlock(request, username: str):
+    return {"locks_lifted": services.login_lock_lift(actor=request.auth, user=_account(username))}

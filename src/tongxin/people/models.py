@@ -75,3 +75,26 @@ class ApiToken(BaseModel):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+
+
+class LoginThrottle(models.Model):
+    """Failed logins counted per client address, per account name, and per account name from one
+    address (people/services/throttle.py). Keyed by a keyed digest: names that do not exist are
+    counted like real ones, and the table holds neither names nor addresses in clear."""
+
+    class Kind(models.TextChoices):
+        ADDRESS = "address", _("client address")
+        ACCOUNT = "account", _("account")
+        ACCOUNT_ADDRESS = "account_address", _("account from one address")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    key = models.CharField(max_length=64, verbose_name=_("digest"))
+    # The digest of the account name alone (kinds naming an account), to lift all its locks at once.
+    account_key = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("account digest"))
+    failures = models.PositiveIntegerField(default=0, verbose_name=_("failures in the window"))
+    window_start = models.DateTimeField(null=True, blank=True, verbose_name=_("window start"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+
+    class Meta:
+        verbose_name = _("login throttle")
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="login_throttle_kind_key_unique")]

@@ -52,7 +52,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset({"node.view", "node.change", "department.view", "department.change",
                                   "staff.view", "user.manage", "calendar.change", "category.change",
                                   "category.view"}),
-    Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant"}),
+    Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant", "login.unlock"}),
     Role.AUDIT_ADMIN: frozenset({"audit.view"}),
 }
 

@@ -1,9 +1,10 @@
 """Web pages about people: logging in (with the second factor), logging out, the staff roster.
 
-Rule of the login: between the password step and the second-factor step the session
-keeps only the id of the user whose password was verified, when, and how many codes
-were tried, never the password. The pending step expires after a few minutes and
-after a few wrong codes, and the password must be given again.
+Rule of the login: name, password and (for administrators) the code are given in one form and
+answered alike whichever part was wrong. Only an account that must still enrol its second factor
+gets a second step: between the two the session keeps only the id of the user whose password was
+verified, when, and how many codes were tried, never the password. The pending step expires
+after a few minutes and after a few wrong codes, and the password must be given again.
 """
 
 from __future__ import annotations
@@ -70,17 +71,19 @@ def _password_step(request, next_url: str):
     username = (request.POST.get("username") or "").strip()
     password = request.POST.get("password") or ""
     try:
-        user = services.authenticate(username=username, password=password)
+        # Name, password and (for administrators) the code in one step: a right password without
+        # its code is answered like a wrong one, so the page never tells which part was right.
+        user = services.authenticate(username=username, password=password, otp=request.POST.get("otp") or "",
+                                     allow_setup=True)
     except ValidationFailed as exc:
-        if exc.code not in ("second_factor_setup", "second_factor_required"):
+        if exc.code != "second_factor_setup":
             return {"error": exc.message, "username": username}
-        # authenticate() checks the password before asking for the second factor.
+        # The right password of an account that must still enrol its second factor.
         user = get_user_model()._default_manager.get(username=username)
-        if exc.code == "second_factor_setup":
-            services.totp_setup(user=user)
+        services.totp_setup(user=user)
         request.session[PENDING] = {
             "user": str(user.pk),
-            "step": "setup" if exc.code == "second_factor_setup" else "code",
+            "step": "setup",
             "at": clock.now().timestamp(),
             "tries": 0,
             "next": next_url,
@@ -96,11 +99,8 @@ def _code_step(request, pending: dict):
     if user is None:
         request.session.pop(PENDING, None)
         return redirect("people:login")
-    if user.locked_until and user.locked_until > clock.now():
-        request.session.pop(PENDING, None)
-        return {"error": Locked().message}
     try:
-        # Checks the code (confirming a newly enrolled secret) and records the login.
+        # Checks the first code (confirming the newly enrolled secret) and records the login.
         user = services.login_second_factor(user=user, otp=request.POST.get("otp") or "")
     except Locked as exc:
         request.session.pop(PENDING, None)

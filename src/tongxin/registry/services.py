@@ -116,12 +116,20 @@ def build_resident(*, household: Household, name: str, sex: str, birth_date: dt.
                     preferred_language=language)
 
 
-def _unique_id_number(lookup: str, exclude_pk=None) -> None:
+def _unique_id_number(actor, lookup: str, exclude_pk=None) -> None:
+    """One record per ID number. A duplicate the actor may see is named as such; one outside
+    their scope is refused without saying that, or where, it is registered (the message names
+    no place and is the same wherever it lies)."""
     qs = Resident.objects.filter(id_number_hash=lookup)
     if exclude_pk:
         qs = qs.exclude(pk=exclude_pk)
-    if qs.exists():
+    found = qs.values_list("node_path", flat=True).first()
+    if found is None:
+        return
+    if allows_at(actor, "resident.view", found):
         raise ValidationFailed(fields={"id_number": [_("A resident with this ID number is already registered.")]})
+    raise ValidationFailed(fields={"id_number": [
+        _("This ID number cannot be registered here. The township office can check it with you.")]})
 
 
 def resident_create(*, actor, household: Household, **fields: Any) -> Resident:
@@ -129,7 +137,7 @@ def resident_create(*, actor, household: Household, **fields: Any) -> Resident:
         raise NotFound()
     resident = build_resident(household=household, **fields)
     with transaction.atomic():
-        _unique_id_number(resident.id_number_hash)
+        _unique_id_number(actor, resident.id_number_hash)
         resident.save()
         audit.record(action="resident.create", actor=actor, obj=resident)
     return resident
@@ -151,7 +159,7 @@ def resident_update(*, actor, resident: Resident, **changes: Any) -> Resident:
     rebuilt = build_resident(household=resident.household, **current)
     with transaction.atomic():
         resident = Resident.objects.select_for_update().get(pk=resident.pk)
-        _unique_id_number(rebuilt.id_number_hash, exclude_pk=resident.pk)
+        _unique_id_number(actor, rebuilt.id_number_hash, exclude_pk=resident.pk)
         before = audit.snapshot(resident)
         for field in ("name", "sex", "birth_date", "phone", "relation", "preferred_language",
                       "id_number_hash", "id_number_masked"):

@@ -15,6 +15,8 @@ from tongxin.people.services.authentication import (
     totp_uri,
     totp_use_step,
 )
+from tongxin.people.services.throttle import login_lock_lift
 
-__all__ = ["authenticate", "login_second_factor", "needs_second_factor", "role_grant", "token_issue", "token_user",
-           "totp_confirm", "totp_secret", "totp_setup", "totp_uri", "totp_use_step", "user_create"]
+__all__ = ["authenticate", "login_lock_lift", "login_second_factor", "needs_second_factor", "role_grant",
+           "token_issue", "token_user", "totp_confirm", "totp_secret", "totp_setup", "totp_uri", "totp_use_step",
+           "user_create"]

@@ -1,19 +1,20 @@
-"""Logging in: passwords with a lockout after repeated failures, the second factor (TOTP,
-each code good once), and API tokens that idle out."""
+"""Logging in: passwords, the second factor (TOTP, each code good once), failures throttled by
+client address and by account name (people/services/throttle.py), and API tokens that idle out."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import NoReturn
 
 import pyotp
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from pyotp.utils import strings_equal
 
-from tongxin.core import audit, clock, crypto
+from tongxin.core import audit, clock, context, crypto
 from tongxin.core.errors import (
     Locked,
     NotAuthenticated,
@@ -21,6 +22,7 @@ from tongxin.core.errors import (
 )
 from tongxin.people.models import ApiToken, User
 from tongxin.people.roles import SECOND_FACTOR_ROLES
+from tongxin.people.services import throttle
 
 _TOTP_CONTEXT = "user.totp"
 _TOTP_WINDOW = 1  # time steps either side of now whose codes are accepted (clocks drift)
@@ -90,49 +92,77 @@ def totp_uri(user: User) -> str:
     return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.username, issuer_name="Tongxin")
 
 
-def authenticate(*, username: str, password: str, otp: str | None = None) -> User:
-    """Check a login. The sixth failed attempt in a row locks the account for a while;
-    administrators and county administrators also need a valid TOTP code.
+# --- logging in (throttled: people/services/throttle.py) ------------------------------------
 
-    Raises NotAuthenticated (same message for unknown user and wrong password), Locked,
-    or ValidationFailed with field ``otp`` when a second factor is needed or wrong.
+# One answer for every refused login, whichever part was wrong: an unknown name, a wrong
+# password, a right password without the code or with a wrong or replayed one.
+WRONG_LOGIN = _("The user name, password or code is wrong.")
+
+
+def _client_address() -> str:
+    return context.current().ip or "-"
+
+
+def _refuse(*, username: str, user: User | None, now: dt.datetime) -> NoReturn:
+    """Count a failed login (by name, by name from this address, by address) and refuse it:
+    Locked when a lock holds after this failure, NotAuthenticated otherwise, the same for
+    names that do not exist."""
+    locked = throttle.record_failure(username=username, address=_client_address(), now=now)
+    if user is not None:
+        _record_failure(user)
+    if locked:
+        raise Locked()
+    raise NotAuthenticated(WRONG_LOGIN)
+
+
+def authenticate(*, username: str, password: str, otp: str | None = None, allow_setup: bool = False) -> User:
+    """Check a login: the password, and for administrators and county administrators a TOTP
+    code (each good once). Failures are throttled by client address and by account name.
+
+    Every refusal is NotAuthenticated with one message, or Locked, whether the name exists or
+    not and whichever part was wrong. The one exception: with ``allow_setup`` (the login page),
+    the right password of an account that must still enrol its second factor raises
+    ValidationFailed ``second_factor_setup``, so that the page can show the enrolment.
+
+    A lock of the account name made from elsewhere does not stop an account that gives its
+    password and a valid code; one made from this client address does.
     """
     now = clock.now()
+    address = _client_address()
     user = User.objects.filter(username=username or "").first()
-    if user is None or not user.is_active:
-        User().check_password(password or "")  # same cost as a real check
-        raise NotAuthenticated(_("User name or password is wrong."))
-    if user.locked_until and user.locked_until > now:
-        raise Locked()
-    if not user.check_password(password or ""):
-        _record_failure(user, now)
-        raise NotAuthenticated(_("User name or password is wrong."))
-    if needs_second_factor(user):
+    if user is not None and not user.is_active:
+        user = None
+    # The same password-hashing cost whether the name exists or not.
+    password_right = user.check_password(password or "") if user is not None else (
+        User().check_password(password or "") and False)
+    held = throttle.locks(username=username, address=address, now=now)
+    if held - {throttle.Kind.ACCOUNT}:
+        raise Locked()  # this address guessed too often: nothing more is checked from it for a while
+    second = user is not None and needs_second_factor(user)
+    if user is None or not password_right:
+        _refuse(username=username, user=user, now=now)
+    assert user is not None
+    if held and not (second and user.totp_confirmed):
+        _refuse(username=username, user=user, now=now)  # locked: only a second factor gets past
+    if second:
         if not user.totp_secret or not user.totp_confirmed:
-            raise ValidationFailed(_("Set up your second factor first, on the login page."),
-                                   code="second_factor_setup", fields={"otp": [_("A second factor is required.")]})
-        if not otp:
-            raise ValidationFailed(_("Enter the code from your authenticator app."), code="second_factor_required",
-                                   fields={"otp": [_("A second factor is required.")]})
-        if not _totp_accept(user, otp, now):
-            _record_failure(user, now)
-            raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
-                                   fields={"otp": [_("The code is not right.")]})
+            if allow_setup:
+                raise ValidationFailed(_("Set up your second factor first, on the login page."),
+                                       code="second_factor_setup",
+                                       fields={"otp": [_("A second factor is required.")]})
+            _refuse(username=username, user=user, now=now)
+        if not otp or not _totp_accept(user, otp, now):
+            _refuse(username=username, user=user, now=now)
+    throttle.record_success(username=username, address=address)
     _record_success(user, now)
     return user
 
 
-def _record_failure(user: User, now) -> None:
-    """A wrong password or code counts toward the lock; the sixth in a row locks the account."""
+def _record_failure(user: User) -> None:
+    """A real account's failed login: counted on the account (in a row) and audited."""
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        failures = user.failed_logins + 1
-        locked = (now + dt.timedelta(seconds=settings.LOGIN_LOCK_SECONDS)
-                  if failures >= settings.LOGIN_MAX_FAILURES else None)
-        User.objects.filter(pk=user.pk).update(failed_logins=0 if locked else failures, locked_until=locked)
+        User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         audit.record(action="user.login_failed", actor=user, object_type="people.user", object_id=str(user.pk))
-    if locked:
-        raise Locked()
 
 
 def _record_success(user: User, now) -> None:
@@ -142,23 +172,30 @@ def _record_success(user: User, now) -> None:
 
 
 def login_second_factor(*, user: User, otp: str) -> User:
-    """The second step of a web login, after ``authenticate`` accepted the password and asked
-    for a code: checks the code (confirming a newly enrolled secret) and records the login.
-    Wrong codes count toward the lock like wrong passwords."""
+    """The second step of a web login that enrols a second factor, after ``authenticate``
+    accepted the password: checks the first code (confirming the new secret) and records the
+    login. Wrong codes are throttled like wrong passwords."""
     now = clock.now()
     user = User.objects.get(pk=user.pk)
-    if user.locked_until and user.locked_until > now:
+    if throttle.locks(username=user.username, address=_client_address(), now=now) - {throttle.Kind.ACCOUNT}:
         raise Locked()
     if not _totp_accept(user, otp, now):
-        _record_failure(user, now)
+        locked = throttle.record_failure(username=user.username, address=_client_address(), now=now)
+        _record_failure(user)
+        if locked - {throttle.Kind.ACCOUNT}:
+            raise Locked()
         raise ValidationFailed(_("The code is not right."), code="second_factor_wrong",
                                fields={"otp": [_("The code is not right.")]})
     if not user.totp_confirmed:
         with transaction.atomic():
             User.objects.filter(pk=user.pk).update(totp_confirmed=True, updated_at=now)
             audit.record(action="user.totp_confirm", actor=user, object_type="people.user", object_id=str(user.pk))
+    throttle.record_success(username=user.username, address=_client_address())
     _record_success(user, now)
     return User.objects.get(pk=user.pk)
+
+
+# --- tokens -------------------------------------------------------------------------------
 
 
 def token_issue(*, user: User) -> str:

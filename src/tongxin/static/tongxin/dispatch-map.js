@@ -1,5 +1,6 @@
 /* Tongxin: open requests on a plain background (no tiles are ever fetched).
-   Called by django-leaflet's map with the map; the data comes from the page (#map-data). */
+   Creates django-leaflet's map from the options the page carries (#requestmap-options; no
+   inline script, for the Content-Security-Policy); the data comes from the page (#map-data). */
 (function () {
   "use strict";
 
@@ -59,4 +60,12 @@
       map.setView([28.56, 89.68], 9);  // Kangma County, when nothing has a position yet
     }
   };
+
+  function start() {
+    var options = document.getElementById("requestmap-options");
+    if (!options) { return; }
+    L.Map.djangoMap("requestmap", {djoptions: JSON.parse(options.textContent), initfunc: start, globals: false,
+                                   callback: window.tongxinRequestMap});
+  }
+  if (document.readyState === "complete") { start(); } else { window.addEventListener("load", start); }
 })();
