@@ -173,10 +173,10 @@ def request_attach(*, actor: Actor, request: Request | uuid.UUID | str, data: by
     limit = settings.MAX_PHOTO_PIXELS
     # A photo cut short is refused, whatever another library switched on for the process.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
-    # Pillow refuses outright above twice this, and warns above it; ours is the check below.
-    Image.MAX_IMAGE_PIXELS = limit
+    # Pillow's own limit (process-wide, left as it is) warns, then refuses above twice it; ours is
+    # the check of the header below, and a refusal of Pillow's is answered the same way.
     try:
-        with warnings.catch_warnings():  # Pillow's warning between the limit and twice it: ours refuses
+        with warnings.catch_warnings():  # Pillow's warning above its own limit: ours decides
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))  # lazy: reads the header only
         width, height = image.size
