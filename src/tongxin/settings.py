@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongxin.people.middleware.UserLanguageMiddleware",
+    "tongxin.people.middleware.PasswordChangeRequiredMiddleware",
     "tongxin.core.middleware.RequestContextMiddleware",
     "tongxin.core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -153,8 +154,11 @@ SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS") or 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# API tokens expire when unused for this long.
+# Sessions name their account, so that people can list and end their own (people/sessions.py).
+SESSION_ENGINE = "tongxin.people.sessions"
+# API tokens expire when unused for this long, and at the latest this long after they were issued.
 TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
+TOKEN_MAX_AGE_SECONDS = int(env("TOKEN_MAX_AGE_SECONDS") or 7 * 24 * 3600)
 # The sixth failed login in a row locks the account for this long.
 LOGIN_MAX_FAILURES = 6
 LOGIN_LOCK_SECONDS = int(env("LOGIN_LOCK_SECONDS") or 15 * 60)
