@@ -41,9 +41,10 @@ def test_a_user_changes_their_own_password_through_the_api(network, api, audit_e
     assert api(user, password=NEW_PASSWORD).get(ME).status_code == 200
 
 
-def test_a_user_changes_their_own_password_on_the_page(network, page_client):
+def test_a_user_changes_their_own_password_on_the_page(network, page_client, api):
     user = network.user("grid_worker_a")
-    client = page_client(user)
+    client, elsewhere = page_client(user), page_client(user)
+    token = api(user)
     assert client.get("/account/password/").status_code == 200
     response = client.post("/account/password/", {"old_password": PASSWORD, "new_password": NEW_PASSWORD,
                                                   "new_password2": "something-else-1"})
@@ -53,6 +54,9 @@ def test_a_user_changes_their_own_password_on_the_page(network, page_client):
     assert response.status_code == 302 and response["Location"] == "/account/"
     assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
     assert client.get("/account/").status_code == 200  # this session stays signed in
+    assert elsewhere.get("/account/").status_code == 302  # the others end
+    assert UserSession.objects.filter(user=user).count() == 1
+    assert token.get(ME).status_code == 401
 
 
 # --- the security administrator's resets ----------------------------------------------------------

@@ -18,7 +18,7 @@ class TokenOut(Schema):
     token: str
 
 
-@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 423)},
+@router.post("/auth/token", auth=None, response={200: TokenOut, **refuses(401, 403, 423)},
              summary="Log in and get a bearer token")
 def token(request, payload: TokenIn):
     user = services.authenticate(username=payload.username, password=payload.password, otp=payload.otp)

@@ -224,7 +224,7 @@ def password_change(request):
         else:
             try:
                 services.password_change(user=request.user, old_password=request.POST.get("old_password") or "",
-                                         new_password=new)
+                                         new_password=new, keep_session_key=request.session.session_key or "")
             except ValidationFailed as exc:
                 errors = exc.fields
             else:

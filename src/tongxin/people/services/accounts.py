@@ -160,9 +160,10 @@ def account_get(*, actor, action: str, user_id) -> User:
     return user
 
 
-def password_change(*, user: User, old_password: str, new_password: str, keep_token_digest: str = "") -> None:
+def password_change(*, user: User, old_password: str, new_password: str, keep_token_digest: str = "",
+                    keep_session_key: str = "") -> None:
     """A user changes their own password: the old one is required and Django's validators
-    judge the new one. Their other tokens stop working (the presenting one, if named, stays)."""
+    judge the new one. Their other tokens and web sessions end (the presenting one stays)."""
     if not user.check_password(old_password or ""):
         raise ValidationFailed(fields={"old_password": [_("The current password is not right.")]})
     if old_password == new_password:
@@ -174,6 +175,7 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_to
         user.updated_at = clock.now()
         user.save(update_fields=["password", "must_change_password", "updated_at"])
         tokens_revoke_all(user=user, keep_digest=keep_token_digest)
+        sessions_end_all(user=user, keep_key=keep_session_key)
         audit.record(action="user.password_change", actor=user, object_type="people.user", object_id=str(user.pk))
 
 

@@ -254,6 +254,6 @@ def session_end(*, user: User, public_id: str) -> None:
         audit.record(action="session.end", actor=user, object_type="people.usersession", object_id=public_id)
 
 
-def sessions_end_all(*, user: User) -> int:
-    """End every web session of the account, inside the caller's audited write."""
-    return UserSession.objects.filter(user=user).delete()[0]
+def sessions_end_all(*, user: User, keep_key: str = "") -> int:
+    """End every web session of the account (but the one kept), inside the caller's audited write."""
+    return UserSession.objects.filter(user=user).exclude(session_key=keep_key or None).delete()[0]
