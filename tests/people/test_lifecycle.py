@@ -29,7 +29,7 @@ def test_a_user_changes_their_own_password_through_the_api(network, api, audit_e
     other, current = api(user, language="en"), api(user, language="en")
     response = current.post("/api/v1/auth/password", {"old_password": "wrong-one-entirely",
                                                       "new_password": NEW_PASSWORD})
-    assert response.status_code == 422 and "old_password" in response.json()["error"]["fields"]
+    assert response.status_code == 403 and "old_password" in response.json()["error"]["fields"]
     response = current.post("/api/v1/auth/password", {"old_password": PASSWORD, "new_password": "12345678901"})
     assert response.status_code == 422 and "new_password" in response.json()["error"]["fields"]  # Django's validators
     response = current.post("/api/v1/auth/password", {"old_password": PASSWORD, "new_password": NEW_PASSWORD})

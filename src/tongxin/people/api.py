@@ -224,7 +224,7 @@ class PasswordIn(In):
     new_password: str = Field(max_length=128)
 
 
-@router.post("/auth/password", response={204: None, **refuses(422)},
+@router.post("/auth/password", response={204: None, **refuses(403, 422)},
              summary="Change one's own password (the current one is required); other tokens stop working")
 def password_change(request, payload: PasswordIn):
     user = request.auth

@@ -225,7 +225,7 @@ def password_change(request):
             try:
                 services.password_change(user=request.user, old_password=request.POST.get("old_password") or "",
                                          new_password=new, keep_session_key=request.session.session_key or "")
-            except ValidationFailed as exc:
+            except (ValidationFailed, PermissionDenied) as exc:
                 errors = exc.fields
             else:
                 update_session_auth_hash(request, request.user)  # this session stays, the others end

@@ -165,7 +165,9 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_to
     """A user changes their own password: the old one is required and Django's validators
     judge the new one. Their other tokens and web sessions end (the presenting one stays)."""
     if not user.check_password(old_password or ""):
-        raise ValidationFailed(fields={"old_password": [_("The current password is not right.")]})
+        # Asking again who the caller is, not bad input: refused as a 403.
+        raise PermissionDenied(_("The current password is not right."), code="old_password_wrong",
+                               fields={"old_password": [_("The current password is not right.")]})
     if old_password == new_password:
         raise ValidationFailed(fields={"new_password": [_("Choose a password other than the current one.")]})
     _check_password(new_password, user, field="new_password")
