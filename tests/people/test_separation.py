@@ -86,7 +86,7 @@ def test_the_same_role_twice_and_compatible_roles_are_fine(network):
     (Role.COUNTY_ADMIN, "county", True), (Role.COUNTY_ADMIN, "township", False),
     (Role.DISPATCH_OFFICER, "county", True), (Role.DISPATCH_OFFICER, "village", False),
     (Role.SECURITY_ADMIN, "county", True), (Role.SECURITY_ADMIN, "grid", False),
-    (Role.RESIDENT, "unit", True), (Role.RESIDENT, "village", False),
+    (Role.RESIDENT, "unit", True), (Role.RESIDENT, "village", True), (Role.RESIDENT, "county", False),
 ])
 def test_a_role_fits_the_level_of_its_node(network, role, level, fits):
     node = {"county": network.county, "township": network.a.township, "village": network.a.village,

@@ -112,7 +112,9 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     Role.GRID_LEADER: frozenset({"grid"}),
     Role.GRID_WORKER: frozenset({"grid"}),
     Role.UNIT_HEAD: frozenset({"unit"}),
-    Role.RESIDENT: frozenset({"unit"}),
+    # A resident's node says where their account may be linked to a household (people.scope.
+    # resident_paths): their unit, or a village or grid whose households they may belong to.
+    Role.RESIDENT: frozenset({"village", "grid", "unit"}),
     Role.SYSTEM_ADMIN: _COUNTY_AND_ABOVE | {"township"},
     Role.SECURITY_ADMIN: _COUNTY_AND_ABOVE | {"township"},
     Role.AUDIT_ADMIN: _COUNTY_AND_ABOVE | {"township"},
