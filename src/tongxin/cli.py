@@ -119,7 +119,7 @@ def cmd_createuser(args) -> int:
     from django.db import transaction
 
     from tongxin.core.errors import ApplicationError
-    from tongxin.grid.models import Node
+    from tongxin.grid.models import Department, Node
     from tongxin.people import services
     from tongxin.people.roles import Role
 
@@ -130,12 +130,19 @@ def cmd_createuser(args) -> int:
     if node is None:
         print(f"no node with code {args.node!r}", file=sys.stderr)
         return 2
+    department = None
+    if args.department:
+        # A department at the node or above it, like the API's grant.
+        department = Department.objects.filter(node_path__in=node.ancestor_paths(), code=args.department).first()
+        if department is None:
+            print(f"no department {args.department!r} at or above node {node.code}", file=sys.stderr)
+            return 2
     try:
         with transaction.atomic():
             user = services.user_create(actor=SYSTEM, username=args.username, password=args.password,
                                         full_name=args.full_name or "",
                                         preferred_language=args.language)
-            services.role_grant(actor=SYSTEM, user=user, role=args.role, node=node)
+            services.role_grant(actor=SYSTEM, user=user, role=args.role, node=node, department=department)
     except ApplicationError as exc:
         details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
         print(f"{exc.message} {details}".strip(), file=sys.stderr)
@@ -248,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", required=True)
     p.add_argument("--full-name", default="")
     p.add_argument("--language", default="zh-hans", choices=["zh-hans", "bo", "en"])
+    p.add_argument("--department", default="", help="the department's code, for a department officer (e.g. water)")
     p.set_defaults(func=cmd_createuser)
 
     p = sub.add_parser("jobs", help="periodic jobs: escalations, auto-close, reminders")

@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongxin.people.middleware.UserLanguageMiddleware",
+    "tongxin.people.middleware.PasswordChangeRequiredMiddleware",
     "tongxin.core.middleware.RequestContextMiddleware",
     "tongxin.core.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -156,8 +157,11 @@ SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS") or 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# API tokens expire when unused for this long.
+# Sessions name their account, so that people can list and end their own (people/sessions.py).
+SESSION_ENGINE = "tongxin.people.sessions"
+# API tokens expire when unused for this long, and at the latest this long after they were issued.
 TOKEN_IDLE_SECONDS = int(env("TOKEN_IDLE_SECONDS") or 8 * 3600)
+TOKEN_MAX_AGE_SECONDS = int(env("TOKEN_MAX_AGE_SECONDS") or 7 * 24 * 3600)
 # Failed logins (people/services/throttle.py), each counted over LOGIN_LOCK_SECONDS and locking
 # for as long: the 6th for one account name from one client address stops that address trying
 # that name; the 30th for one name from all addresses locks the name (an account with a second

@@ -173,7 +173,7 @@ def test_bulk_writes_tell_the_cache_through_entries_changed(transactional_db):
 
 
 def test_rows_of_models_no_cache_holds_leave_the_generation_alone(transactional_db):
-    user = make_user("reader", Role.GRID_WORKER, make_node("540230", Level.COUNTY, None))
+    user = make_user("reader", Role.DISPATCH_OFFICER, make_node("540230", Level.COUNTY, None))
     calendar.is_working_day(BRIDGE_DAY)
     before = calendar.calendar_cache._generation()
     insert(Notification(recipient=user, kind="k", language="en", subject="s"))

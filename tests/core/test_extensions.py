@@ -34,12 +34,15 @@ def _menu_as_the_kernel_wrote_it(user) -> list[str]:
         ("grid:top", user_can(user, "node.view")),
         ("registry:household_list", user_can(user, "household.view")),
         ("people:staff", user_can(user, "staff.view")),
+        # issue 8: the administrators' account pages (people registers them beside the roster)
+        ("people:accounts", any(user_can(user, a) for a in ("user.manage", "user.secure", "role.grant"))),
         ("core:audit", user_can(user, "audit.view")),
         ("dispatch:queue", handles or user_can(user, "dispatch.stats")),
         ("dispatch:map", handles or user_can(user, "dispatch.stats")),
         ("dispatch:inbox", Role.DEPARTMENT_OFFICER in roles_of(user)),
         ("dispatch:stats", user_can(user, "dispatch.stats")),
         ("dispatch:my_requests", user_can(user, "request.file") and not handles),
+        ("people:account", True),  # issue 8: everyone's own account (password, sessions, tokens)
     ]
     return [reverse(name) for name, shown in rule if shown]
 

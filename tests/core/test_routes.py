@@ -75,7 +75,7 @@ def test_entering_a_calendar_refuses_bad_input_and_changes_nothing(client, count
 
 
 def test_only_calendar_administrators_enter_the_calendar(client, county):
-    worker = _user("worker", "grid_worker", county)
+    worker = _user("worker", "dispatch_officer", county)  # a county role without calendar.change
     response = client.put("/api/v1/calendar/2027", json.dumps({"days": []}), content_type="application/json",
                           **_bearer(client, worker))
     assert response.status_code == 403
@@ -83,7 +83,7 @@ def test_only_calendar_administrators_enter_the_calendar(client, county):
 
 
 def test_the_inbox_shows_and_reads_only_the_callers_notifications(client, county):
-    alice, bob = _user("alice", "grid_worker", county), _user("bob", "grid_worker", county)
+    alice, bob = _user("alice", "dispatch_officer", county), _user("bob", "dispatch_officer", county)
     mine = Notification.objects.create(recipient=alice, kind="k", language="en", subject="for alice")
     theirs = Notification.objects.create(recipient=bob, kind="k", language="en", subject="for bob")
     headers = _bearer(client, alice)

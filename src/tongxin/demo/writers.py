@@ -103,6 +103,7 @@ def staff_bulk(specs: Sequence[StaffSpec], *, password_hash: str, actor=SYSTEM) 
             raise ValidationFailed(fields={"role": [_("Unknown role.")]})
         if s.role == Role.DEPARTMENT_OFFICER and s.department is None:
             raise ValidationFailed(fields={"department": [_("A department officer needs a department.")]})
+        people_services.role_grant_check(role=s.role, node=s.node, held=set())  # a new account: its level only
         user = User(username=username, full_name=s.full_name, phone="", preferred_language=s.preferred_language,
                     password=password_hash)
         grant = RoleAssignment(user=user, role=s.role, node=s.node, node_path=s.node.path, department=s.department)

@@ -23,6 +23,11 @@ class PeopleConfig(AppConfig):
         extensions.add_router(router, order=10)
         extensions.add_menu_entry(url_name="people:staff", label=_("Staff"), order=30,
                                   visible=lambda user: permissions.user_can(user, "staff.view"))
+        extensions.add_menu_entry(url_name="people:accounts", label=_("Accounts"), order=32,
+                                  visible=lambda user: any(permissions.user_can(user, action) for action in (
+                                      "user.manage", "user.secure", "role.grant")))
+        extensions.add_menu_entry(url_name="people:account", label=_("My account"), order=90,
+                                  visible=lambda user: True)
         extensions.add_rollup_figure(name="grid_workers", label=_("Grid workers"), order=30,
                                      rows=lambda: RoleAssignment.objects.filter(role=Role.GRID_WORKER))
         extensions.add_node_link(label=_("Staff here"), order=20,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid6
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import clock
@@ -33,11 +35,15 @@ class User(AbstractUser):
     totp_last_step = models.BigIntegerField(null=True, blank=True, verbose_name=_("last second-factor time step used"))
     household = models.ForeignKey("registry.Household", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+", verbose_name=_("own household (residents)"))
+    # Set when a security administrator resets the password: the next login must choose a new one.
+    must_change_password = models.BooleanField(default=False, verbose_name=_("must change password"))
     updated_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # "Tashi" and "tashi" are one name to the people who read it.
+        constraints = [models.UniqueConstraint(Lower("username"), name="user_username_ci_unique")]
 
     def __str__(self) -> str:
         return self.full_name or self.username
@@ -66,7 +72,8 @@ class RoleAssignment(NodeScoped):
 
 
 class ApiToken(BaseModel):
-    """A bearer token; only its digest is stored. It expires when unused for a while."""
+    """A bearer token; only its digest is stored. It expires when unused for a while, and
+    at the latest a fixed time after it was issued (``created_at``)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("user"))
     digest = models.CharField(max_length=64, unique=True, verbose_name=_("digest"))
@@ -98,3 +105,24 @@ class LoginThrottle(models.Model):
     class Meta:
         verbose_name = _("login throttle")
         constraints = [models.UniqueConstraint(fields=["kind", "key"], name="login_throttle_kind_key_unique")]
+
+
+class UserSession(AbstractBaseSession):
+    """A web session (Django's database session) that knows its account, so that a user can
+    list and end their own sessions and an account's sessions end when it is deactivated."""
+
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="web_sessions",
+                             verbose_name=_("user"))
+    signed_in_at = models.DateTimeField(null=True, blank=True, verbose_name=_("signed in at"))
+    last_seen_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last seen"))
+    user_agent = models.CharField(max_length=200, blank=True, verbose_name=_("browser"))
+
+    class Meta:
+        verbose_name = _("web session")
+        verbose_name_plural = _("web sessions")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from tongxin.people.sessions import SessionStore
+
+        return SessionStore

@@ -52,7 +52,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset({"node.view", "node.change", "department.view", "department.change",
                                   "staff.view", "user.manage", "calendar.change", "category.change",
                                   "category.view"}),
-    Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant", "login.unlock"}),
+    # user.secure: reset a password or a lost second factor, deactivate and reactivate accounts.
+    Role.SECURITY_ADMIN: frozenset({"node.view", "staff.view", "role.grant", "login.unlock", "user.secure"}),
     Role.AUDIT_ADMIN: frozenset({"audit.view"}),
 }
 
@@ -75,3 +76,52 @@ ALL_ACTIONS = frozenset().union(*PERMISSIONS.values())
 
 def role_allows(role: str, action: str) -> bool:
     return action in PERMISSIONS.get(role, frozenset())
+
+
+# --- who may hold what, and where (MLPS level 3, 三权分立) ----------------------------------
+
+# The three separated administrators: nobody holds two of them, and none of them is held
+# together with a role that sees personal data (else the system administrator who also holds
+# township staff reads whole ID numbers).
+ADMINISTRATOR_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+# Actions that show or change the personal data of residents and of those who file requests.
+PERSONAL_DATA_ACTIONS = frozenset({"household.view", "household.change", "household.link", "resident.view",
+                                   "resident.view_id", "resident.change", "request.view", "request.file",
+                                   "request.handle", "visit.view", "visit.record"})
+
+# Every role whose actions include one of those.
+PERSONAL_DATA_ROLES = frozenset(role for role, actions in PERMISSIONS.items() if actions & PERSONAL_DATA_ACTIONS)
+
+
+def exclusive_with(role: str) -> frozenset[str]:
+    """The roles a holder of ``role`` may not hold as well (at any node)."""
+    if role in ADMINISTRATOR_ROLES:
+        return (ADMINISTRATOR_ROLES - {role}) | PERSONAL_DATA_ROLES
+    if role in PERSONAL_DATA_ROLES:
+        return ADMINISTRATOR_ROLES
+    return frozenset()
+
+
+# The levels of node at which each role may be granted: a role acts for the level it serves.
+_COUNTY_AND_ABOVE = frozenset({"region", "prefecture", "county"})
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    Role.COUNTY_ADMIN: _COUNTY_AND_ABOVE,
+    Role.DISPATCH_OFFICER: _COUNTY_AND_ABOVE,
+    Role.DEPARTMENT_OFFICER: _COUNTY_AND_ABOVE | {"township"},
+    Role.TOWNSHIP_STAFF: frozenset({"township"}),
+    Role.VILLAGE_STAFF: frozenset({"village"}),
+    Role.GRID_LEADER: frozenset({"grid"}),
+    Role.GRID_WORKER: frozenset({"grid"}),
+    Role.UNIT_HEAD: frozenset({"unit"}),
+    # A resident's node says where their account may be linked to a household (people.scope.
+    # resident_paths): their unit, or a village or grid whose households they may belong to.
+    Role.RESIDENT: frozenset({"village", "grid", "unit"}),
+    Role.SYSTEM_ADMIN: _COUNTY_AND_ABOVE | {"township"},
+    Role.SECURITY_ADMIN: _COUNTY_AND_ABOVE | {"township"},
+    Role.AUDIT_ADMIN: _COUNTY_AND_ABOVE | {"township"},
+}
+
+
+def role_fits_level(role: str, level: str) -> bool:
+    return level in ROLE_LEVELS.get(role, frozenset())

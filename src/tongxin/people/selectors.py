@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tongxin.core.actors import is_system
 from tongxin.core.notify import Recipient
 from tongxin.core.refcache import ReferenceCache
 from tongxin.core.types import Actor
@@ -43,3 +44,22 @@ def officers_of(department_ids) -> list[Recipient]:
 def _recipients(assignments) -> list[Recipient]:
     rows = assignments.order_by().values_list("user_id", "user__preferred_language", "user__phone", "user__is_active")
     return [Recipient(pk, language, phone) for pk, language, phone, active in rows if active]
+
+
+def accounts_list(*, actor: Actor, query: str = ""):
+    """Accounts for the administrators' pages: those holding a staff role in the actor's scope
+    (the staff roster's scope: residents are not listed, as there), and, from a root of the
+    network, accounts holding no role yet."""
+    from django.db.models import Q
+
+    from tongxin.people.models import User
+    from tongxin.people.scope import scope_roots
+
+    in_scope = RoleAssignment.objects.visible_to(actor, "staff.view").exclude(role=Role.RESIDENT).values("user_id")
+    condition = Q(pk__in=in_scope)
+    if is_system(actor) or any(root.strip("/").count("/") == 0 for root in scope_roots(actor, "staff.view")):
+        condition |= Q(assignments__isnull=True)
+    qs = User.objects.filter(condition)
+    if query:
+        qs = qs.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
+    return qs.distinct().order_by("username", "id")

@@ -1,4 +1,5 @@
-"""Web pages about people: logging in (with the second factor), logging out, the staff roster.
+"""Web pages about people: logging in (with the second factor), logging out, the staff roster,
+one's own account (password, sessions, tokens) and the administrators' account pages.
 
 Rule of the login: name, password and (for administrators) the code are given in one form and
 answered alike whichever part was wrong. Only an account that must still enrol its second factor
@@ -10,7 +11,8 @@ after a few minutes and after a few wrong codes, and the password must be given 
 from __future__ import annotations
 
 import segno
-from django.contrib.auth import get_user_model
+from django.contrib import messages
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.shortcuts import redirect, render
@@ -24,11 +26,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from tongxin.core import clock
-from tongxin.core.errors import Locked, NotAuthenticated, NotFound, ValidationFailed
+from tongxin.core.errors import (
+    Conflict,
+    Locked,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    parse_id,
+)
 from tongxin.core.views import page_view, paginate
+from tongxin.grid.models import Department
 from tongxin.grid.selectors import ancestors_visible, node_get
 from tongxin.people import selectors, services
+from tongxin.people.models import Language, RoleAssignment
 from tongxin.people.permissions import user_can
+from tongxin.people.roles import Role
 
 PENDING = "tongxin_login_pending"
 PENDING_SECONDS = 5 * 60
@@ -64,6 +77,7 @@ def _field_message(exc: ValidationFailed, field: str) -> str:
 def _sign_in(request, user, next_url: str):
     request.session.pop(PENDING, None)
     auth_login(request, user)
+    _sign_in_marks(request)
     return redirect(next_url)
 
 
@@ -174,3 +188,196 @@ def staff_list(request):
     qs = selectors.staff_list(actor=request.user, node=node)
     trail = [*ancestors_visible(actor=request.user, node=node), node] if node else []
     return render(request, "people/staff.html", {"node": node, "trail": trail, "page": paginate(request, qs)})
+
+
+# --- one's own account: password, sessions and tokens -----------------------------------------
+
+
+def _sign_in_marks(request) -> None:
+    """What the session list shows about this sign-in (people/sessions.py stores it)."""
+    from tongxin.people.sessions import SIGNED_IN_AT, USER_AGENT
+
+    request.session[SIGNED_IN_AT] = clock.now().isoformat()
+    request.session[USER_AGENT] = (request.META.get("HTTP_USER_AGENT") or "")[:200]
+
+
+@page_view
+def account(request):
+    """The signed-in user's own account: change the password, see and end sessions and tokens."""
+    current = services.session_id(request.session) if request.session.session_key else ""
+    sessions = [{"id": services.session_id(s), "row": s, "current": services.session_id(s) == current}
+                for s in services.sessions_of(user=request.user)]
+    return render(request, "people/account.html", {"sessions": sessions,
+                                                   "tokens": services.tokens_of(user=request.user)})
+
+
+@sensitive_post_parameters("old_password", "new_password", "new_password2")
+@csrf_protect
+@never_cache
+@page_view
+def password_change(request):
+    errors: dict = {}
+    if request.method == "POST":
+        new = request.POST.get("new_password") or ""
+        if new != (request.POST.get("new_password2") or ""):
+            errors = {"new_password2": [gettext("The two new passwords differ.")]}
+        else:
+            try:
+                services.password_change(user=request.user, old_password=request.POST.get("old_password") or "",
+                                         new_password=new, keep_session_key=request.session.session_key or "")
+            except (ValidationFailed, PermissionDenied) as exc:
+                errors = exc.fields
+            else:
+                update_session_auth_hash(request, request.user)  # this session stays, the others end
+                messages.success(request, gettext("Your password was changed."))
+                return redirect("people:account")
+    return render(request, "people/password_change.html", {
+        "errors": {k: [str(m) for m in v] for k, v in errors.items()},
+        "forced": request.user.must_change_password})
+
+
+@require_POST
+@page_view
+def session_end(request):
+    services.session_end(user=request.user, public_id=(request.POST.get("session") or "")[:64])
+    return redirect("people:account")
+
+
+@require_POST
+@page_view
+def token_revoke(request):
+    services.token_revoke(user=request.user, token_id=parse_id(request.POST.get("token")))
+    return redirect("people:account")
+
+
+# --- administrators: accounts, roles ------------------------------------------------------------
+
+
+def _may_see_accounts(user) -> bool:
+    return user_can(user, "user.secure") or user_can(user, "user.manage") or user_can(user, "role.grant")
+
+
+@page_view
+def accounts(request):
+    """Accounts: the system administrator creates them, the security administrator grants and
+    revokes roles and resets, deactivates and reactivates them."""
+    if not _may_see_accounts(request.user):
+        raise NotFound()
+    qs = selectors.accounts_list(actor=request.user, query=request.GET.get("q") or "")
+    return render(request, "people/accounts.html", {
+        "page": paginate(request, qs), "q": request.GET.get("q") or "",
+        "may_create": user_can(request.user, "user.manage"), "may_grant": user_can(request.user, "role.grant")})
+
+
+@csrf_protect
+@page_view
+def account_new(request):
+    """A system administrator creates an account; the password they give is replaced by the
+    user at the first login. Roles are granted by a security administrator."""
+    if not user_can(request.user, "user.manage"):
+        raise NotFound()
+    errors: dict = {}
+    values = {k: (request.POST.get(k) or "").strip() for k in ("username", "full_name", "phone", "language")}
+    if request.method == "POST":
+        try:
+            user = services.user_create(actor=request.user, username=values["username"],
+                                        password=request.POST.get("password") or "", full_name=values["full_name"],
+                                        phone=values["phone"], preferred_language=values["language"] or "zh-hans",
+                                        must_change_password=True)
+        except ValidationFailed as exc:
+            errors = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+        else:
+            messages.success(request, gettext("The account %(username)s was created.") % {"username": user.username})
+            return redirect("people:accounts")
+    return render(request, "people/account_new.html", {"errors": errors, "values": values,
+                                                       "language_choices": Language.choices})
+
+
+@page_view
+def account_detail(request, user_id):
+    """One account, for the security administrator: its roles (revoke), and the lifecycle actions."""
+    user = services.account_get(actor=request.user, action="user.secure", user_id=user_id)
+    roles = user.assignments.select_related("node", "department").order_by("node_path", "role")
+    return render(request, "people/account_detail.html", {"account": user, "roles": roles,
+                                                          "second_factor_set": bool(user.totp_confirmed)})
+
+
+@require_POST
+@page_view
+def account_password_reset(request, user_id):
+    user = services.account_get(actor=request.user, action="user.secure", user_id=user_id)
+    password = services.password_reset(actor=request.user, user=user)
+    return render(request, "people/password_reset_done.html", {"account": user, "password": password})
+
+
+@require_POST
+@page_view
+def account_second_factor_reset(request, user_id):
+    user = services.account_get(actor=request.user, action="user.secure", user_id=user_id)
+    services.second_factor_reset(actor=request.user, user=user)
+    messages.success(request, gettext("The second factor was reset: a new one is set up at the next login."))
+    return redirect("people:account_detail", user_id=user.pk)
+
+
+@require_POST
+@page_view
+def account_deactivate(request, user_id):
+    user = services.account_get(actor=request.user, action="user.secure", user_id=user_id)
+    services.user_set_active(actor=request.user, user=user, active=False)
+    messages.success(request, gettext("The account was deactivated: its sessions and tokens ended."))
+    return redirect("people:account_detail", user_id=user.pk)
+
+
+@require_POST
+@page_view
+def account_reactivate(request, user_id):
+    user = services.account_get(actor=request.user, action="user.secure", user_id=user_id)
+    services.user_set_active(actor=request.user, user=user, active=True)
+    messages.success(request, gettext("The account was reactivated."))
+    return redirect("people:account_detail", user_id=user.pk)
+
+
+@require_POST
+@page_view
+def role_revoke(request, assignment_id):
+    assignment = (RoleAssignment.objects.visible_to(request.user, "role.grant").filter(pk=assignment_id)
+                  .select_related("user").first())
+    if assignment is None:
+        raise NotFound()
+    services.role_revoke(actor=request.user, assignment=assignment)
+    messages.success(request, gettext("The role was revoked."))
+    return redirect("people:accounts")
+
+
+@csrf_protect
+@page_view
+def role_grant(request):
+    """A security administrator grants a role at a node of their scope (and, for department
+    officers, a department there or above)."""
+    if not user_can(request.user, "role.grant"):
+        raise NotFound()
+    values = {k: (request.POST.get(k) or request.GET.get(k) or "").strip()
+              for k in ("username", "role", "node", "department")}
+    error = ""
+    if request.method == "POST":
+        try:
+            node = node_get(actor=request.user, code=values["node"])
+            user = get_user_model()._default_manager.filter(username__iexact=values["username"]).first()
+            if user is None:
+                raise ValidationFailed(fields={"username": [gettext("No account has this user name.")]})
+            department = None
+            if values["department"]:
+                department = Department.objects.filter(node_path__in=node.ancestor_paths(),
+                                                       code=values["department"]).first()
+                if department is None:
+                    raise ValidationFailed(fields={"department": [gettext("No such department here.")]})
+            services.role_grant(actor=request.user, user=user, role=values["role"], node=node, department=department)
+        except (ValidationFailed, Conflict, PermissionDenied, NotFound) as exc:
+            fields = getattr(exc, "fields", {}) or {}
+            error = "; ".join(str(m) for v in fields.values() for m in v) or str(exc.message)
+        else:
+            messages.success(request, gettext("The role was granted."))
+            if services.user_in_reach(request.user, "user.secure", user):
+                return redirect("people:account_detail", user_id=user.pk)
+            return redirect("people:accounts")
+    return render(request, "people/role_grant.html", {"values": values, "error": error, "roles": Role.choices})

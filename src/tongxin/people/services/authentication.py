@@ -4,6 +4,7 @@ client address and by account name (people/services/throttle.py), and API tokens
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from typing import NoReturn
 
@@ -18,9 +19,11 @@ from tongxin.core import audit, clock, context, crypto
 from tongxin.core.errors import (
     Locked,
     NotAuthenticated,
+    NotFound,
+    PermissionDenied,
     ValidationFailed,
 )
-from tongxin.people.models import ApiToken, User
+from tongxin.people.models import ApiToken, User, UserSession
 from tongxin.people.roles import SECOND_FACTOR_ROLES
 from tongxin.people.services import throttle
 
@@ -195,10 +198,15 @@ def login_second_factor(*, user: User, otp: str) -> User:
     return User.objects.get(pk=user.pk)
 
 
-# --- tokens -------------------------------------------------------------------------------
+# --- tokens and sessions: issue, lookup, revocation (the login flow above is another concern) ---
 
 
 def token_issue(*, user: User) -> str:
+    """A new bearer token. An account whose password was reset gets none until it chose a new
+    one (on the web page, which asks for it)."""
+    if user.must_change_password:
+        raise PermissionDenied(_("Choose a new password first: log in on the web page, which asks for it."),
+                               code="password_change_required")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         ApiToken.objects.create(user=user, digest=crypto.token_digest(token))
@@ -207,14 +215,79 @@ def token_issue(*, user: User) -> str:
 
 
 def token_user(token: str) -> User | None:
-    """The user behind a bearer token, or None when unknown or idle too long."""
+    """The user behind a bearer token, or None when unknown, idle too long, older than the
+    absolute lifetime, or its account is deactivated or locked (checked on every request, so
+    a lock or a deactivation stops the token at once)."""
     row = ApiToken.objects.select_related("user").filter(digest=crypto.token_digest(token)).one_or_none()
     if row is None or not row.user.is_active:
         return None
     now = clock.now()
-    if (now - row.last_used_at).total_seconds() > settings.TOKEN_IDLE_SECONDS:
+    if row.user.locked_until and row.user.locked_until > now:
+        return None
+    if ((now - row.last_used_at).total_seconds() > settings.TOKEN_IDLE_SECONDS
+            or (now - row.created_at).total_seconds() > settings.TOKEN_MAX_AGE_SECONDS):
         row.delete()
         return None
     if (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    row.user._tongxin_token_digest = row.digest
     return row.user
+
+
+def presenting_token_digest(user) -> str:
+    """The digest of the token this request came with ("" for a web session)."""
+    return getattr(user, "_tongxin_token_digest", "")
+
+
+def tokens_of(*, user: User):
+    """The user's own live tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def token_revoke(*, user: User, token_id) -> None:
+    """A user revokes one of their own tokens; another's answers 404."""
+    with transaction.atomic():
+        row = ApiToken.objects.filter(user=user, pk=token_id).first()
+        if row is None:
+            raise NotFound()
+        row.delete()
+        audit.record(action="token.revoke", actor=user, object_type="people.apitoken", object_id=str(token_id))
+
+
+def token_logout(*, user: User) -> None:
+    """``POST /auth/logout``: the presenting token stops working."""
+    digest = presenting_token_digest(user)
+    row = ApiToken.objects.filter(user=user, digest=digest).first() if digest else None
+    if row is None:
+        raise NotAuthenticated()
+    token_revoke(user=user, token_id=row.pk)
+
+
+def tokens_revoke_all(*, user: User, keep_digest: str = "") -> int:
+    """End every token of the account (but the one kept), inside the caller's audited write."""
+    return ApiToken.objects.filter(user=user).exclude(digest=keep_digest or None).delete()[0]
+
+
+def session_id(session) -> str:
+    """The public name of a web session: its key is the cookie's secret and is never shown."""
+    return hashlib.sha256(session.session_key.encode()).hexdigest()[:32]
+
+
+def sessions_of(*, user: User):
+    """The user's own web sessions that have not expired, most recently seen first."""
+    return UserSession.objects.filter(user=user, expire_date__gt=clock.now()).order_by("-last_seen_at")
+
+
+def session_end(*, user: User, public_id: str) -> None:
+    """A user ends one of their own web sessions; another's answers 404."""
+    with transaction.atomic():
+        row = next((s for s in sessions_of(user=user) if session_id(s) == public_id), None)
+        if row is None:
+            raise NotFound()
+        row.delete()
+        audit.record(action="session.end", actor=user, object_type="people.usersession", object_id=public_id)
+
+
+def sessions_end_all(*, user: User, keep_key: str = "") -> int:
+    """End every web session of the account (but the one kept), inside the caller's audited write."""
+    return UserSession.objects.filter(user=user).exclude(session_key=keep_key or None).delete()[0]
