@@ -1,4 +1,4 @@
-"""The ``tongxin`` command: demo, serve, seed, audit verify, createuser, and Django's own commands.
+"""The ``tongxin`` command: demo, serve, seed, audit verify/checkpoint/seal, createuser, and Django's own commands.
 
 Every command uses ``TONGXIN_DATABASE_URL`` when it is set, else the embedded SQLite file.
 """
@@ -64,15 +64,46 @@ def cmd_demo(args) -> int:
 
 
 def cmd_audit(args) -> int:
+    import json
+
     from tongxin.core import audit
+    from tongxin.core.services import audit_checkpoint_take
 
     if args.action == "verify":
-        result = audit.verify()
-        if result.ok:
-            print(f"audit log intact: {result.checked} entries verified")
-            return 0
-        print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
-        return 1
+        checkpoint = None
+        if args.checkpoint:
+            try:
+                with open(args.checkpoint, encoding="utf-8") as f:
+                    checkpoint = json.load(f)
+            except (OSError, ValueError) as exc:
+                print(f"cannot read the checkpoint {args.checkpoint}: {exc}", file=sys.stderr)
+                return 2
+        try:
+            result = audit.verify(checkpoint=checkpoint)
+        except audit.CheckpointInvalid as exc:
+            print(f"checkpoint {args.checkpoint} refused: {exc}", file=sys.stderr)
+            return 1
+        if not result.ok:
+            print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
+            return 1
+        print(f"audit log intact: {result.checked} entries verified"
+              + (f", {result.unlinked} of them not yet chained (each checked on its own)" if result.unlinked else "")
+              + (f"; it extends the checkpoint of {checkpoint.get('taken_at')} on all "
+                 f"{result.checkpoint_chains} of its chains" if checkpoint is not None else ""))
+        return 0
+    if args.action == "checkpoint":
+        body = audit_checkpoint_take(actor=SYSTEM)
+        text = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        if args.out:
+            with open(args.out, "x", encoding="utf-8") as f:  # never overwrite a kept checkpoint
+                f.write(text)
+            print(f"checkpoint of {len(body['chains'])} chains written to {args.out}; keep it outside the database")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.action == "seal":
+        print(f"{audit.seal()} entries chained")
+        return 0
     return 2
 
 
@@ -190,8 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=540230)
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("audit", help="audit log tools")
-    p.add_argument("action", choices=["verify"])
+    p = sub.add_parser("audit", help="audit log tools: verify it, take a signed checkpoint, chain waiting entries")
+    p.add_argument("action", choices=["verify", "checkpoint", "seal"])
+    p.add_argument("--checkpoint", metavar="FILE", help="verify: also prove the log still extends this checkpoint")
+    p.add_argument("--out", metavar="FILE", help="checkpoint: write it to this new file (default: print it)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("createuser", help="create a user with a role at a node")

@@ -35,7 +35,9 @@ def test_the_kernel_s_job_modules_import_no_app():
 def test_apps_register_their_jobs_from_ready():
     from tongxin.dispatch import tasks
 
-    assert list(jobs.JOBS)[:2] == ["dispatch.escalate_overdue", "dispatch.close_unrated"]
+    assert [name for name in jobs.JOBS if name.startswith("dispatch.")][:2] == [
+        "dispatch.escalate_overdue", "dispatch.close_unrated"]
+    assert jobs.get("audit.seal").every == dt.timedelta(minutes=1)  # the kernel's own sequencer
     assert jobs.get("dispatch.escalate_overdue").run is tasks.escalate_overdue
     assert jobs.get("dispatch.close_unrated").every == dt.timedelta(hours=1)
 
