@@ -295,3 +295,21 @@ def test_two_sequencers_racing_chain_each_entry_once(transactional_db, monkeypat
     assert errors == [] and sum(counts) == 60
     assert AuditEntry.objects.filter(seq__isnull=True).count() == 0
     assert audit.verify().ok
+
+
+def test_the_sequencer_thread_chains_a_burst_after_its_commits(transactional_db, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("the sequencer thread needs its own database connection: the SQLite test database is in memory")
+    settings.AUDIT_SEAL_DELAY = 0.05  # as served: commits wake this process's sequencer thread
+    for i in range(5):
+        with transaction.atomic():
+            audit.record(action=f"test.burst{i}", node_path=COUNTY_PATH)
+    done = threading.Event()
+    for _ in range(200):  # the thread seals within moments; each wait is a pause, not a reading of the clock
+        if not AuditEntry.objects.filter(seq__isnull=True).exists():
+            done.set()
+            break
+        done.wait(0.05)
+    assert done.is_set()
+    assert list(AuditEntry.objects.order_by("id").values_list("seq", flat=True)) == [1, 2, 3, 4, 5]
+    assert audit.verify().ok

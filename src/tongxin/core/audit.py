@@ -24,16 +24,22 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, models, transaction
 
 from tongxin.core import clock, context, crypto
 from tongxin.core.models import AuditEntry, AuditHead
 from tongxin.core.rows import insert
 from tongxin.core.types import Actor
+
+log = logging.getLogger("tongxin.audit")
 
 GLOBAL_CHAIN = "_"
 
@@ -275,9 +281,46 @@ def _seal_after_commit(connection) -> None:
 
 
 def _seal_now() -> None:
-    # After the commit, in the writer's thread: chains whatever waits, without waiting for a
-    # head another sequencer holds (that one, or the next, or the periodic job takes the rest).
-    seal(wait=False)
+    """After a commit that wrote entries. With ``AUDIT_SEAL_DELAY`` 0 (the tests) the writer's
+    thread chains them at once, without waiting for a head another sequencer holds (that one,
+    the next commit or the periodic job takes the rest). Otherwise this process's sequencer
+    thread is woken: it lets a burst of commits gather for that many seconds and chains them
+    in one transaction, so that a busy server pays one short transaction per burst, not one
+    per write, and no request waits for it."""
+    delay = float(getattr(settings, "AUDIT_SEAL_DELAY", 0) or 0)
+    if delay <= 0:
+        seal(wait=False)
+        return
+    _wake.set()
+    global _sequencer
+    with _sequencer_lock:
+        if _sequencer is None or not _sequencer.is_alive():
+            _sequencer = threading.Thread(target=_sequencer_loop, args=(delay,), name="tongxin-audit-sequencer",
+                                          daemon=True)
+            _sequencer.start()
+
+
+_wake = threading.Event()
+_sequencer: threading.Thread | None = None
+_sequencer_lock = threading.Lock()
+
+
+def _sequencer_loop(delay: float) -> None:
+    while True:
+        _wake.wait()
+        time.sleep(delay)  # a pause, not a reading of the time: the clock rule is not concerned
+        # Cleared before sealing: a commit from now on wakes the next round, none is missed.
+        _wake.clear()
+        try:
+            close_old_connections()
+            seal()
+        except Exception:
+            log.exception("the audit sequencer failed; the next commit or the periodic job retries")
+        finally:
+            if _wake.is_set():
+                close_old_connections()
+            else:  # idle: hold no database session while nothing is written
+                connections[DEFAULT_DB_ALIAS].close()
 
 
 def seal(*, chain: str | None = None, wait: bool = True, batch: int = 2000) -> int:
