@@ -24,6 +24,14 @@ def _migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
+def _chain_waiting() -> None:
+    """Chain the audit entries this command wrote before it exits (a served process's
+    sequencer thread would do it moments later; a command does not live that long)."""
+    from tongxin.core import audit
+
+    audit.seal()
+
+
 def cmd_migrate(args) -> int:
     _migrate(verbosity=1)
     return 0
@@ -50,6 +58,7 @@ def cmd_seed(args) -> int:
     from tongxin.demo import seed
 
     result = seed.run(profile=args.profile, seed=args.seed)
+    _chain_waiting()
     seed.print_logins(result)
     return 0
 
@@ -59,6 +68,7 @@ def cmd_demo(args) -> int:
     from tongxin.demo import seed
 
     result = seed.ensure_reference_county()
+    _chain_waiting()
     seed.print_logins(result)
     return cmd_serve(args)
 
@@ -133,6 +143,7 @@ def cmd_createuser(args) -> int:
         details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
         print(f"{exc.message} {details}".strip(), file=sys.stderr)
         return 2
+    _chain_waiting()
     print(f"created {user.username} as {args.role} at {node.code} {node.name_zh}")
     if services.needs_second_factor(user):
         print("this role logs in with a second factor: it is set up on the first login in the browser")
@@ -159,6 +170,7 @@ def cmd_jobs(args) -> int:
     _migrate()
     now = _moment(args.now)
     results = run_due(now, force=args.all)
+    _chain_waiting()
     if not results:
         print("no job was due")
     for name, result in results:
