@@ -22,6 +22,9 @@ import dj_database_url  # noqa: E402
 from tongxin.settings import *  # noqa: E402,F403
 from tongxin.settings import DATA_DIR, _database, env  # noqa: E402
 
+# Each commit chains its own audit entries at once (no sequencer thread racing the tests).
+AUDIT_SEAL_DELAY = 0.0
+
 # The real hasher costs ~0.3 s a user; the suite makes dozens of users per test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

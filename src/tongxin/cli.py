@@ -1,4 +1,5 @@
-"""The ``tongxin`` command: demo, serve, seed, audit verify, backup, restore, createuser, and Django's own commands.
+"""The ``tongxin`` command: demo, serve, seed, audit verify/checkpoint/seal, backup, restore, createuser, and
+Django's own commands.
 
 Every command uses ``TONGXIN_DATABASE_URL`` when it is set, else the embedded SQLite file.
 """
@@ -22,6 +23,14 @@ def _migrate(verbosity: int = 0) -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _chain_waiting() -> None:
+    """Chain the audit entries this command wrote before it exits (a served process's
+    sequencer thread would do it moments later; a command does not live that long)."""
+    from tongxin.core import audit
+
+    audit.seal()
 
 
 def cmd_migrate(args) -> int:
@@ -50,6 +59,7 @@ def cmd_seed(args) -> int:
     from tongxin.demo import seed
 
     result = seed.run(profile=args.profile, seed=args.seed)
+    _chain_waiting()
     seed.print_logins(result)
     return 0
 
@@ -59,20 +69,52 @@ def cmd_demo(args) -> int:
     from tongxin.demo import seed
 
     result = seed.ensure_reference_county()
+    _chain_waiting()
     seed.print_logins(result)
     return cmd_serve(args)
 
 
 def cmd_audit(args) -> int:
+    import json
+
     from tongxin.core import audit
+    from tongxin.core.services import audit_checkpoint_take
 
     if args.action == "verify":
-        result = audit.verify()
-        if result.ok:
-            print(f"audit log intact: {result.checked} entries verified")
-            return 0
-        print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
-        return 1
+        checkpoint = None
+        if args.checkpoint:
+            try:
+                with open(args.checkpoint, encoding="utf-8") as f:
+                    checkpoint = json.load(f)
+            except (OSError, ValueError) as exc:
+                print(f"cannot read the checkpoint {args.checkpoint}: {exc}", file=sys.stderr)
+                return 2
+        try:
+            result = audit.verify(checkpoint=checkpoint)
+        except audit.CheckpointInvalid as exc:
+            print(f"checkpoint {args.checkpoint} refused: {exc}", file=sys.stderr)
+            return 1
+        if not result.ok:
+            print(f"audit log BROKEN after {result.checked} good entries: {result.problem}", file=sys.stderr)
+            return 1
+        print(f"audit log intact: {result.checked} entries verified"
+              + (f", {result.unlinked} of them not yet chained (each checked on its own)" if result.unlinked else "")
+              + (f"; it extends the checkpoint of {checkpoint.get('taken_at')} on all "
+                 f"{result.checkpoint_chains} of its chains" if checkpoint is not None else ""))
+        return 0
+    if args.action == "checkpoint":
+        body = audit_checkpoint_take(actor=SYSTEM)
+        text = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        if args.out:
+            with open(args.out, "x", encoding="utf-8") as f:  # never overwrite a kept checkpoint
+                f.write(text)
+            print(f"checkpoint of {len(body['chains'])} chains written to {args.out}; keep it outside the database")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.action == "seal":
+        print(f"{audit.seal()} entries chained")
+        return 0
     return 2
 
 
@@ -147,6 +189,7 @@ def cmd_createuser(args) -> int:
         details = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.fields.items())
         print(f"{exc.message} {details}".strip(), file=sys.stderr)
         return 2
+    _chain_waiting()
     print(f"created {user.username} as {args.role} at {node.code} {node.name_zh}")
     if services.needs_second_factor(user):
         print("this role logs in with a second factor: it is set up on the first login in the browser")
@@ -173,6 +216,7 @@ def cmd_jobs(args) -> int:
     _migrate()
     now = _moment(args.now)
     results = run_due(now, force=args.all)
+    _chain_waiting()
     if not results:
         print("no job was due")
     for name, result in results:
@@ -235,8 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=540230)
     p.set_defaults(func=cmd_seed)
 
-    p = sub.add_parser("audit", help="audit log tools")
-    p.add_argument("action", choices=["verify"])
+    p = sub.add_parser("audit", help="audit log tools: verify it, take a signed checkpoint, chain waiting entries")
+    p.add_argument("action", choices=["verify", "checkpoint", "seal"])
+    p.add_argument("--checkpoint", metavar="FILE", help="verify: also prove the log still extends this checkpoint")
+    p.add_argument("--out", metavar="FILE", help="checkpoint: write it to this new file (default: print it)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("backup", help="write an encrypted, consistent backup of the database (photos included)")

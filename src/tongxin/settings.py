@@ -56,6 +56,12 @@ _local = _local_secrets() if _needs_local else {}
 SECRET_KEY = env("SECRET_KEY") or _local["secret_key"]
 # Master key for personal data at rest: base64 of 32 bytes.
 ID_KEY = env("ID_KEY") or _local["id_key"]
+# Key of the audit log's chain and checkpoints (base64 of 32 bytes); derived from ID_KEY when unset.
+# Never kept in the database: an entry rewritten without it no longer verifies.
+AUDIT_KEY = env("AUDIT_KEY") or ""
+# Seconds the audit sequencer lets a burst of commits gather before it chains them (0: each
+# commit chains its own entries in the writer's thread, as the tests do).
+AUDIT_SEAL_DELAY = float(env("AUDIT_SEAL_DELAY") or 0.2)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = (env("ALLOWED_HOSTS") or "127.0.0.1,localhost,testserver,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o]

@@ -37,6 +37,7 @@ def test_apps_register_their_jobs_from_ready():
 
     assert [name for name in jobs.JOBS if name.startswith("dispatch.")] == [
         "dispatch.escalate_overdue", "dispatch.close_unrated", "dispatch.anonymise_expired"]
+    assert jobs.get("audit.seal").every == dt.timedelta(minutes=1)  # the kernel's own sequencer
     assert jobs.get("dispatch.escalate_overdue").run is tasks.escalate_overdue
     assert jobs.get("dispatch.close_unrated").every == dt.timedelta(hours=1)
 

@@ -16,7 +16,10 @@ from tongxin.dispatch.models import Request, TimelineEntry
 
 
 @pytest.fixture(autouse=True)
-def _isolated():
+def _isolated(monkeypatch):
+    # The dispatch jobs' schedule; the kernel's own sequencer (audit.seal, every minute) is
+    # tested in tests/core/test_audit_chain.py.
+    monkeypatch.delitem(jobs.JOBS, "audit.seal")
     calendar.clear_cache()
     yield
     calendar.clear_cache()

@@ -18,6 +18,8 @@ def contribute(rows) -> None:
         "PUT /api/v1/calendar/{year}": "the official calendar sits at no node; only calendar.change may enter it "
                                        "(tested in tests/core/test_routes.py)",
         "GET /api/v1/notifications": "answers about the caller's own inbox only",
+        "POST /api/v1/audit/checkpoint": "names no object: signs the heads of the audit chains in the caller's "
+                                         "audit.view scope only (tests/core/test_audit_visibility.py)",
         "POST /api/v1/notifications/{notification_id}/read": "a recipient's own inbox, not a node's: another "
                                                              "user's notification is 404 (tests/core/test_routes.py)",
     })

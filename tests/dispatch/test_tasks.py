@@ -20,6 +20,12 @@ FILED = at(2026, 3, 2, 10, 0)  # a Monday: accept by 16:30
 LATE = at(2026, 3, 2, 17, 0)
 
 
+@pytest.fixture(autouse=True)
+def _dispatch_jobs_only(monkeypatch):
+    """The dispatch jobs' runs (the kernel's audit sequencer is tested in tests/core)."""
+    monkeypatch.delitem(jobs.JOBS, "audit.seal")
+
+
 def _escalated_once(request: Request) -> None:
     request.refresh_from_db()
     assert (request.state, request.escalations, request.handler_level) == ("escalated", 1, "village")

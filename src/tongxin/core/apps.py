@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -12,11 +14,18 @@ class CoreConfig(AppConfig):
 
         from django.urls import reverse
 
-        from tongxin.core import extensions, i18n, idempotency, jobs
+        from tongxin.core import audit, extensions, i18n, idempotency, jobs
         from tongxin.core.access import user_can
         from tongxin.core.routes import router
 
         i18n.ensure_compiled()
+        # The sequencer chains what the commit-time run left (a burst's last entries, a crash).
+        jobs.register(jobs.Job(name="audit.seal", every=dt.timedelta(minutes=1),
+                               run=lambda now: f"{audit.seal()} audit entries chained"))
+        audit.add_action_labels({
+            "calendar.set_year": _("Entered the official calendar of a year"),
+            "audit.checkpoint": _("Took an audit checkpoint"),
+        })
         extensions.add_router(router, order=90)
         extensions.add_menu_entry(url_name="core:audit", label=_("Audit log"), order=40,
                                   visible=lambda user: user_can(user, "audit.view"))

@@ -3,6 +3,10 @@
 Both keys derive from the one master key ``TONGXIN_ID_KEY`` with HKDF, so a value's
 ciphertext cannot be confused with its search hash. Ciphertexts carry a version
 byte so keys can be rotated later.
+
+The audit log's keys (the chain's MAC and the checkpoints' signature) derive the same way
+from ``TONGXIN_AUDIT_KEY``, or from ``TONGXIN_ID_KEY`` when that is not set: never from
+anything kept in the database, so whoever can write the database cannot rewrite the log.
 """
 
 from __future__ import annotations
@@ -31,6 +35,34 @@ def _keys(master_b64: str) -> tuple[bytes, bytes]:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
     return derive(b"tongxin-encrypt-v1"), derive(b"tongxin-search-v1")
+
+
+@functools.cache
+def _audit_keys(master_b64: str) -> tuple[bytes, bytes]:
+    master = base64.b64decode(master_b64)
+    if len(master) < 32:
+        raise ValueError("TONGXIN_AUDIT_KEY must be base64 of at least 32 bytes")
+
+    def derive(info: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
+
+    return derive(b"tongxin-audit-chain-v1"), derive(b"tongxin-audit-checkpoint-v1")
+
+
+def _audit_master() -> str:
+    return getattr(settings, "AUDIT_KEY", "") or settings.ID_KEY
+
+
+def audit_mac(payload: bytes) -> str:
+    """The keyed hash of one audit entry (HMAC-SHA-256, hex)."""
+    key, _ = _audit_keys(_audit_master())
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+def checkpoint_signature(payload: bytes) -> str:
+    """The signature of an audit checkpoint (HMAC-SHA-256 under its own derived key, hex)."""
+    _, key = _audit_keys(_audit_master())
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 def encrypt(plaintext: str, *, context: str) -> str:

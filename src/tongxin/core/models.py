@@ -52,12 +52,18 @@ class BaseModel(models.Model):
 
 
 class AuditHead(models.Model):
-    """The last entry of one audit chain; chains are kept per county so that writes in
-    different counties never wait for each other."""
+    """The last chained entry of one audit chain; chains are kept per county. ``path`` is the
+    county's node path ("" for the global chain), so that a checkpoint covers the chains in
+    its taker's scope. Only the sequencer moves a head, and only forward (a trigger on
+    PostgreSQL); a head moved back is found by a checkpoint."""
+
+    scope_path_field = "path"
+    scope_unplaced_from_root = True
 
     chain = models.CharField(max_length=32, primary_key=True, verbose_name=_("chain"))
     seq = models.BigIntegerField(default=0, verbose_name=_("sequence"))
     hash = models.CharField(max_length=64, default="", verbose_name=_("hash"))
+    path = models.CharField(max_length=255, blank=True, default="", verbose_name=_("node path"))
 
     class Meta:
         verbose_name = _("audit chain head")
@@ -65,17 +71,19 @@ class AuditHead(models.Model):
 
 class AuditEntry(models.Model):
     """One append-only, hash-chained entry of the audit log, scoped like every record: by its
-    node path, and entries of no node (logins, accounts) only from a root of the network."""
+    node path, and entries of no node only from a root of the network. ``seq`` is empty
+    (and ``prev_hash`` blank) until the sequencer gives the entry its place in its chain."""
 
     scope_path_field = "node_path"
     scope_unplaced_from_root = True
 
     id = models.BigAutoField(primary_key=True)
     chain = models.CharField(max_length=32, verbose_name=_("chain"))
-    seq = models.BigIntegerField(verbose_name=_("sequence"))
+    seq = models.BigIntegerField(null=True, blank=True, verbose_name=_("sequence"))
     created_at = models.DateTimeField(verbose_name=_("time"))
+    # DO_NOTHING: the log is never updated, not even when an account goes.
     actor = models.ForeignKey(
-        "people.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+        "people.User", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
         verbose_name=_("actor"),
     )
     actor_name = models.CharField(max_length=150, blank=True, verbose_name=_("actor name"))
@@ -88,7 +96,7 @@ class AuditEntry(models.Model):
     changes = models.JSONField(default=list, blank=True, verbose_name=_("changed fields"))
     before_digest = models.CharField(max_length=64, blank=True, verbose_name=_("before digest"))
     after_digest = models.CharField(max_length=64, blank=True, verbose_name=_("after digest"))
-    prev_hash = models.CharField(max_length=64, verbose_name=_("previous hash"))
+    prev_hash = models.CharField(max_length=64, blank=True, default="", verbose_name=_("previous hash"))
     hash = models.CharField(max_length=64, verbose_name=_("hash"))
 
     class Meta:
@@ -96,7 +104,11 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
-        indexes = [models.Index(fields=["node_path", "created_at"], name="audit_path_time")]
+        indexes = [
+            models.Index(fields=["node_path", "created_at"], name="audit_path_time"),
+            # The sequencer's queue: the few entries not chained yet.
+            models.Index(fields=["chain", "id"], name="audit_unlinked", condition=models.Q(seq__isnull=True)),
+        ]
 
 
 class IdempotencyRecord(models.Model):

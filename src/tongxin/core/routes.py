@@ -1,4 +1,5 @@
-"""API routes of the shared kernel: the official calendar and the notification inbox."""
+"""API routes of the shared kernel: the official calendar, the notification inbox and the
+audit administrator's checkpoints of the audit log."""
 
 from __future__ import annotations
 
@@ -98,3 +99,24 @@ def inbox(request, filters: Query[InboxFilter]):
 @router.post("/notifications/{notification_id}/read", response=NotificationOut, summary="Mark one as read")
 def inbox_read(request, notification_id: int):
     return services.notification_read(actor=request.auth, notification_id=notification_id)
+
+
+class ChainMark(Schema):
+    seq: int = Field(description="how many entries the chain held")
+    hash: str = Field(description="the keyed hash of its last entry")
+
+
+class CheckpointOut(Schema):
+    format: str
+    taken_at: str
+    taken_by: str
+    chains: dict[str, ChainMark] = Field(description="by chain (a county's code; _ for entries of no county)")
+    signature: str = Field(description="HMAC-SHA-256 of the rest under the deployment's audit key")
+
+
+@router.post("/audit/checkpoint", response={200: CheckpointOut, **refuses(404)}, tags=["audit"],
+             summary="Take a signed checkpoint of the audit chains in my scope (keep it outside the database; "
+                     "`tongxin audit verify --checkpoint FILE` proves the log still extends it)")
+def audit_checkpoint(request):
+    return services.audit_checkpoint_take(actor=request.user)
+

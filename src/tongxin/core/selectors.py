@@ -27,15 +27,19 @@ def audit_list(*, actor: Actor, action: str = "", actor_name: str = "", object_i
                since: dt.date | None = None, until: dt.date | None = None):
     """Audit entries in the actor's ``audit.view`` scope, newest first.
 
-    ``action`` matches a prefix (``resident.`` finds every resident action); ``actor_name``
+    ``action`` is one action's name, or a family ending in a dot (``resident.`` finds every
+    resident action); ``actor_name``
     matches part of the user name or full name; ``since`` and ``until`` are whole local days.
     A user without ``audit.view`` gets NotFound, like any record outside scope.
     """
     if not user_can(actor, "audit.view"):
         raise NotFound()
     qs = restrict(AuditEntry.objects.all(), actor, "audit.view")
-    if action:
-        qs = qs.filter(action__startswith=action.strip())
+    action = action.strip()
+    if action.endswith("."):
+        qs = qs.filter(action__startswith=action)
+    elif action:
+        qs = qs.filter(action=action)
     if actor_name:
         name = actor_name.strip()
         qs = qs.filter(Q(actor_name__icontains=name) | Q(actor__full_name__icontains=name))

@@ -1,4 +1,5 @@
-"""Writes to the shared kernel: the official calendar, and reading one's inbox."""
+"""Writes to the shared kernel: the official calendar, reading one's inbox, and the audit
+administrator's checkpoints of the audit log."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, calendar, clock
-from tongxin.core.access import user_can
+from tongxin.core.access import restrict, scope_roots, user_can
+from tongxin.core.actors import is_system
 from tongxin.core.errors import NotFound, PermissionDenied, ValidationFailed
-from tongxin.core.models import CalendarDay, Notification
+from tongxin.core.models import AuditHead, CalendarDay, Notification
 from tongxin.core.types import Actor
 
 
@@ -67,3 +69,24 @@ def notification_read(*, actor: Actor, notification_id: int) -> Notification:
             notification.read_at = clock.now()
             notification.save(update_fields=["read_at"])
     return notification
+
+
+def audit_checkpoint_take(*, actor: Actor) -> dict:
+    """A signed checkpoint of the audit chains in the actor's ``audit.view`` scope (every chain
+    for the system actor: the command line), after chaining every entry committed so far.
+
+    The audit administrator keeps it outside the database (printed, downloaded, written to a
+    file); ``tongxin audit verify --checkpoint FILE`` later proves that the log still extends
+    it. Taking one is itself audited, at the taker's place."""
+    if not user_can(actor, "audit.view"):
+        raise NotFound()
+    audit.seal()  # every chain committed so far has its head, in scope or not
+    chains = None if is_system(actor) else list(
+        restrict(AuditHead.objects.all(), actor, "audit.view").values_list("chain", flat=True))
+    body = audit.checkpoint_body(chains=chains, taken_by=getattr(actor, "username", "") or "system")
+    roots = [] if is_system(actor) else scope_roots(actor, "audit.view")
+    with transaction.atomic():
+        audit.record(action="audit.checkpoint", actor=actor, node_path=roots[0] if roots else "",
+                     object_type="core.auditcheckpoint", object_id=body["signature"][:16],
+                     after={"chains": {c: v["seq"] for c, v in body["chains"].items()}})
+    return body

@@ -8,6 +8,7 @@ the same 404 page as one that does not exist.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlencode
@@ -15,12 +16,15 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from tongxin.core import extensions, selectors
+from tongxin.core import audit, extensions, selectors, services
 from tongxin.core.errors import ApplicationError, NotAuthenticated, NotFound
 
 PAGE_SIZE = 50
@@ -123,8 +127,18 @@ def home(request):
     return render(request, "core/home.html")
 
 
+def _action_choices() -> list[tuple[str, str]]:
+    """Every action the apps named, by its label in the reader's language, after the families
+    of actions (``resident.``: every action on residents)."""
+    actions = audit.action_choices()
+    families = sorted({name.split(".", 1)[0] + "." for name, _label in actions if "." in name})
+    return [("", gettext("Every action")),
+            *((f, gettext("%(family)s… (every action)") % {"family": f}) for f in families),
+            *actions]
+
+
 class AuditFilter(forms.Form):
-    action = forms.CharField(required=False, max_length=64, label=_("Action"))
+    action = forms.ChoiceField(required=False, label=_("Action"), choices=_action_choices)
     actor = forms.CharField(required=False, max_length=150, label=_("Actor"))
     object_id = forms.CharField(required=False, max_length=64, label=_("Object id"))
     since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -143,4 +157,18 @@ def audit_log(request):
     page = paginate(request, entries, count=False)
     for entry in page.items:  # the node's own code; the whole path is in the cell's title
         entry.place_code = entry.node_path.strip("/").rsplit("/", 1)[-1]
+        entry.action_label = audit.action_label(entry.action)
     return render(request, "core/audit.html", {"form": form, "page": page})
+
+
+@require_POST
+@page_view
+def audit_checkpoint(request):
+    """The audit administrator's signed checkpoint, as a file to keep outside the database."""
+    body = services.audit_checkpoint_take(actor=request.user)
+    response = HttpResponse(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                            content_type="application/json; charset=utf-8")
+    moment = body["taken_at"][:19].replace(":", "").replace("-", "")
+    response["Content-Disposition"] = f'attachment; filename="tongxin-audit-checkpoint-{moment}.json"'
+    return response
+

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import audit, clock
@@ -102,6 +103,11 @@ class Workflow:
             if unknown:
                 raise ValueError(f"transition {t.name}: unknown states {sorted(unknown)}")
             self.table[t.name] = t
+        # The audit log names each step in the reader's language ("Request: accepted").
+        noun = self.model._meta.verbose_name
+        audit.add_action_labels({f"{self.audit_prefix}.{name}": format_lazy("{}: {}", capfirst(noun), label)
+                                 for name, label in [*((t.name, t.label) for t in self.transitions),
+                                                     *self.notes.items()]})
 
     # --- reading the table -------------------------------------------------------------
 

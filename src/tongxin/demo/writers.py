@@ -63,7 +63,7 @@ def nodes_bulk(specs: Iterable[NodeSpec], *, known: dict[str, Node], actor=SYSTE
         made.append(node)
     with transaction.atomic():
         Node.objects.bulk_create(made, batch_size=BATCH_ROWS)
-        audit.record_many(audit.Change(action="node.create", actor=actor, obj=n) for n in made)
+        audit.record_many((audit.Change(action="node.create", actor=actor, obj=n) for n in made), link=True)
     return made
 
 
@@ -114,7 +114,7 @@ def staff_bulk(specs: Sequence[StaffSpec], *, password_hash: str, actor=SYSTEM) 
     with transaction.atomic():
         User.objects.bulk_create(users, batch_size=BATCH_ROWS)
         RoleAssignment.objects.bulk_create(grants, batch_size=BATCH_ROWS)
-        audit.record_many(changes)
+        audit.record_many(changes, link=True)
     return users
 
 
@@ -149,5 +149,5 @@ def households_bulk(specs: Iterable[HouseholdSpec], *, units: dict[str, Node], a
     with transaction.atomic():
         Household.objects.bulk_create(households, batch_size=BATCH_ROWS)
         Resident.objects.bulk_create(residents, batch_size=BATCH_ROWS)
-        audit.record_many(changes)
+        audit.record_many(changes, link=True)
     return len(households), len(residents)

@@ -8,7 +8,7 @@ class DispatchConfig(AppConfig):
     verbose_name = _("Requests and dispatch")
 
     def ready(self) -> None:
-        from tongxin.core import extensions
+        from tongxin.core import audit, extensions
         from tongxin.dispatch.api import router
         from tongxin.people.permissions import user_can
         from tongxin.people.scope import department_ids
@@ -20,6 +20,10 @@ class DispatchConfig(AppConfig):
             return handles(user) or user_can(user, "dispatch.stats")
 
         extensions.add_router(router, order=40)
+        audit.add_action_labels({  # the request's own steps are named by its workflow
+            "visit_round.plan": _("Planned a round of visits"),
+            "visit.record": _("Recorded a visit"),
+        })
         for order, url_name, label, visible in (
             (50, "dispatch:queue", _("Requests"), queue),
             (51, "dispatch:map", _("Map"), queue),

@@ -10,8 +10,8 @@ class PeopleConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
-        from tongxin.core import access, extensions
-        from tongxin.people import permissions, scope, services
+        from tongxin.core import access, audit, extensions
+        from tongxin.people import home, permissions, scope, services
         from tongxin.people.api import router
         from tongxin.people.models import RoleAssignment
         from tongxin.people.roles import Role
@@ -20,6 +20,18 @@ class PeopleConfig(AppConfig):
         access.provide(access.ScopeFunction(restrict=scope.restrict, user_can=permissions.user_can,
                                             scope_roots=scope.scope_roots, allows_at=scope.allows_at))
         extensions.set_token_resolver(services.token_user)
+        # Logins, tokens and accounts belong to the account's county in the audit log.
+        audit.set_place_resolver(home.audit_place)
+        audit.add_action_labels({
+            "user.create": _("Created an account"),
+            "user.login": _("Logged in"),
+            "user.login_failed": _("Failed to log in"),
+            "user.totp_setup": _("Set up a second factor"),
+            "user.totp_confirm": _("Confirmed a second factor"),
+            "token.issue": _("Issued an API token"),
+            "role.grant": _("Granted a role"),
+            "role.revoke": _("Revoked a role"),
+        })
         extensions.add_router(router, order=10)
         extensions.add_menu_entry(url_name="people:staff", label=_("Staff"), order=30,
                                   visible=lambda user: permissions.user_can(user, "staff.view"))

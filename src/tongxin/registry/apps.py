@@ -12,7 +12,7 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
-        from tongxin.core import extensions
+        from tongxin.core import audit, extensions
         from tongxin.core.access import user_can
         from tongxin.grid.models import Level
         from tongxin.registry.api import router
@@ -32,6 +32,15 @@ class RegistryConfig(AppConfig):
             return {"households": households}
 
         extensions.add_router(router, order=30)
+        audit.add_action_labels({
+            "household.create": _("Registered a household"),
+            "household.update": _("Changed a household"),
+            "resident.create": _("Registered a resident"),
+            "resident.update": _("Changed a resident"),
+            "resident.view": _("Viewed a resident's personal data"),
+            "user.household_link": _("Linked an account to a household"),
+            "user.household_unlink": _("Unlinked an account from a household"),
+        })
         extensions.add_menu_entry(url_name="registry:household_list", label=_("Households"), order=20,
                                   visible=lambda user: user_can(user, "household.view"))
         extensions.add_start_page(order=30, target=own_household)
