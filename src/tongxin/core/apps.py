@@ -10,8 +10,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        import datetime as dt
-
         from django.urls import reverse
 
         from tongxin.core import audit, extensions, i18n, idempotency, jobs
