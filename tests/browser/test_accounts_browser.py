@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_pages_browser import LANGUAGES, enrol, start, submit_code, submit_password
+from tests.browser.test_pages_browser import LANGUAGES, enrol, start, submit_password
 from tests.factories import Factory
 from tongxin.people.models import RoleAssignment, User
 from tongxin.people.roles import Role
@@ -56,8 +56,7 @@ def test_the_security_administrator_resets_a_second_factor_and_revokes_a_role(ne
 
     page = open_page("desktop")
     start(page, language)
-    submit_password(page, "security.admin", net.password)
-    submit_code(page, secret)
+    submit_password(page, "security.admin", net.password, secret)  # name, password and code in one form
     page.goto("/accounts/?q=audit.town")
     with page.expect_navigation():
         page.locator("table.list a", has_text="audit.town").click()
