@@ -25,28 +25,22 @@ from django.conf import settings
 _VERSION = b"\x01"
 
 
-@functools.cache
-def _keys(master_b64: str) -> tuple[bytes, bytes]:
+def _derive(master_b64: str, setting: str, *infos: bytes) -> tuple[bytes, ...]:
+    """Keys for separate uses, derived (HKDF-SHA256) from one master key given in base64."""
     master = base64.b64decode(master_b64)
     if len(master) < 32:
-        raise ValueError("TONGXIN_ID_KEY must be base64 of at least 32 bytes")
-
-    def derive(info: bytes) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
-
-    return derive(b"tongxin-encrypt-v1"), derive(b"tongxin-search-v1")
+        raise ValueError(f"{setting} must be base64 of at least 32 bytes")
+    return tuple(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master) for info in infos)
 
 
 @functools.cache
-def _audit_keys(master_b64: str) -> tuple[bytes, bytes]:
-    master = base64.b64decode(master_b64)
-    if len(master) < 32:
-        raise ValueError("TONGXIN_AUDIT_KEY must be base64 of at least 32 bytes")
+def _keys(master_b64: str) -> tuple[bytes, ...]:
+    return _derive(master_b64, "TONGXIN_ID_KEY", b"tongxin-encrypt-v1", b"tongxin-search-v1")
 
-    def derive(info: bytes) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
-    return derive(b"tongxin-audit-chain-v1"), derive(b"tongxin-audit-checkpoint-v1")
+@functools.cache
+def _audit_keys(master_b64: str) -> tuple[bytes, ...]:
+    return _derive(master_b64, "TONGXIN_AUDIT_KEY", b"tongxin-audit-chain-v1", b"tongxin-audit-checkpoint-v1")
 
 
 def _audit_master() -> str:
