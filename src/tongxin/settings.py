@@ -268,6 +268,8 @@ LOGGING = {
 NOTIFY_BACKENDS = [b for b in (env("NOTIFY_BACKENDS") or "tongxin.core.notify.LoggingSmsBackend").split(",") if b]
 # A resolved request may be reopened by its reporter for this many days; then it closes.
 REOPEN_DAYS = int(env("REOPEN_DAYS") or 7)
+# How often the dispatch queue and a department's inbox ask for what is new (HTMX polling), in seconds.
+POLL_SECONDS = max(5, int(env("POLL_SECONDS") or 30))
 # Each process keeps the category catalogue and the node tree it has read for this many
 # seconds (changes in the same process apply at once; see core/refcache.py). 0: no cache.
 REFERENCE_CACHE_SECONDS = float(env("REFERENCE_CACHE_SECONDS") or 60)

@@ -281,7 +281,9 @@ def test_the_timeline_names_each_handler_in_the_page_s_language_as_it_was_then(c
         who = [line for line in html.splitlines() if '<div class="who">' in line]
         assert len(who) == 2, language
         assert grid in who[0] and department in who[1], language
-    assert "New Grid 1" not in html
+    timeline = html[html.index('id="timeline"'):]
+    assert "New Grid 1" not in timeline
+    assert "New Grid 1" in html[:html.index('id="timeline"')]  # the place as it is named now
 
 
 def test_a_request_outside_scope_is_404_never_403(client_as, dnet):

@@ -1,8 +1,10 @@
-"""Request context (who, from where) for the audit log, and page navigation."""
+"""Request context (who, from where) for the audit log, and page navigation (the menu, and the
+number of unread notifications every page shows)."""
 
 from __future__ import annotations
 
 import contextvars
+import functools
 from dataclasses import dataclass
 
 
@@ -30,13 +32,21 @@ def reset(token: contextvars.Token) -> None:
 
 def navigation(request) -> dict:
     """Template context: the menu entries the apps registered that the signed-in user may use,
-    in their order, as ``menu`` (a list of ``url`` and ``label``)."""
+    in their order, as ``menu`` (a list of ``url`` and ``label``), and
+    ``unread_notifications`` (counted when a page first shows it)."""
     from django.urls import reverse
 
     from tongxin.core import extensions
+    from tongxin.core.selectors import unread_notifications
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"menu": []}
+
+    @functools.cache
+    def unread() -> int:  # asked only by a page that shows the header, once
+        return unread_notifications(actor=user)
+
     return {"menu": [{"url": reverse(entry.url_name), "label": entry.label}
-                     for entry in extensions.menu_entries() if entry.visible(user)]}
+                     for entry in extensions.menu_entries() if entry.visible(user)],
+            "unread_notifications": unread}

@@ -1,4 +1,5 @@
-"""Reads of the shared kernel: the audit log, for the audit administrator.
+"""Reads of the shared kernel: the audit log, for the audit administrator, and one's own
+notifications (a recipient sees only their own: another's is "not found").
 
 Rule: audit entries are scoped like every other record. An entry is visible when its
 ``node_path`` lies under one of the actor's ``audit.view`` scope roots; entries that
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from tongxin.core.access import restrict, user_can
 from tongxin.core.errors import NotFound
-from tongxin.core.models import AuditEntry
+from tongxin.core.models import AuditEntry, Notification
 from tongxin.core.types import Actor
 
 
@@ -50,3 +51,21 @@ def audit_list(*, actor: Actor, action: str = "", actor_name: str = "", object_i
     if until:
         qs = qs.filter(created_at__lt=_start_of(until + dt.timedelta(days=1)))
     return qs.select_related("actor").order_by("-created_at", "-id")
+
+
+def notification_list(*, actor: Actor):
+    """The actor's own notifications, newest first."""
+    return Notification.objects.filter(recipient_id=getattr(actor, "pk", None)).order_by("-created_at", "-id")
+
+
+def notification_get(*, actor: Actor, notification_id: int) -> Notification:
+    notification = notification_list(actor=actor).filter(pk=notification_id).first()
+    if notification is None:
+        raise NotFound()
+    return notification
+
+
+def unread_notifications(*, actor: Actor) -> int:
+    """How many of the actor's notifications are unread (one indexed count)."""
+    return Notification.objects.filter(recipient_id=getattr(actor, "pk", None), read_at__isnull=True).count()
+

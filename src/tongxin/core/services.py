@@ -1,4 +1,4 @@
-"""Writes to the shared kernel: the official calendar, reading one's inbox, and the audit
+"""Writes to the shared kernel: the official calendar, reading one's notifications, and the audit
 administrator's checkpoints of the audit log."""
 
 from __future__ import annotations
@@ -69,6 +69,16 @@ def notification_read(*, actor: Actor, notification_id: int) -> Notification:
             notification.read_at = clock.now()
             notification.save(update_fields=["read_at"])
     return notification
+
+
+def notifications_read(*, actor: Actor, ids: list[int] | None = None) -> int:
+    """Mark the actor's own unread notifications read: those ``ids``, or all of them. Like
+    ``notification_read``, a reader's own inbox is not a record of anyone's data: not audited."""
+    unread = Notification.objects.filter(recipient_id=getattr(actor, "pk", None), read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    with transaction.atomic():
+        return unread.update(read_at=clock.now())
 
 
 def audit_checkpoint_take(*, actor: Actor) -> dict:

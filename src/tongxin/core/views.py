@@ -18,7 +18,9 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -171,4 +173,44 @@ def audit_checkpoint(request):
     moment = body["taken_at"][:19].replace(":", "").replace("-", "")
     response["Content-Disposition"] = f'attachment; filename="tongxin-audit-checkpoint-{moment}.json"'
     return response
+
+
+# --- one's notifications ---------------------------------------------------------------------
+
+
+def _safe_link(request, link: str) -> str:
+    """A notification's link, if it is an address on this site; else the notification list."""
+    if link.startswith("/") and not link.startswith("//") and url_has_allowed_host_and_scheme(
+            link, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return link
+    return reverse("core:notifications")
+
+
+@page_view
+def notifications(request):
+    """The user's notifications, newest first: those shown unread are marked read (and shown as
+    new this once); each opens what it is about."""
+    page = paginate(request, selectors.notification_list(actor=request.user), size=30)
+    fresh = [n.pk for n in page.items if n.read_at is None]
+    for n in page.items:
+        n.fresh = n.read_at is None
+    if fresh:
+        services.notifications_read(actor=request.user, ids=fresh)
+    return render(request, "core/notifications.html", {"page": page})
+
+
+@require_POST
+@page_view
+def notifications_read_all(request):
+    services.notifications_read(actor=request.user)
+    return redirect("core:notifications")
+
+
+@page_view
+def notification_open(request, notification_id: int):
+    """One notification: marked read, then what it is about (its link)."""
+    notification = selectors.notification_get(actor=request.user, notification_id=notification_id)
+    if notification.read_at is None:
+        services.notifications_read(actor=request.user, ids=[notification.pk])
+    return redirect(_safe_link(request, notification.link))
 

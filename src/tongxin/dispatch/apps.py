@@ -10,7 +10,8 @@ class DispatchConfig(AppConfig):
     def ready(self) -> None:
         from tongxin.core import audit, extensions
         from tongxin.dispatch.api import router
-        from tongxin.people.permissions import user_can
+        from tongxin.people.permissions import roles_of, user_can
+        from tongxin.people.roles import Role
         from tongxin.people.scope import department_ids
 
         def handles(user) -> bool:
@@ -23,10 +24,15 @@ class DispatchConfig(AppConfig):
         audit.add_action_labels({  # the request's own steps are named by its workflow
             "visit_round.plan": _("Planned a round of visits"),
             "visit.record": _("Recorded a visit"),
+            "request.search": _("Searched for requests"),
+            "request.household_contact": _("Viewed the household's address and phone on a request"),
         })
         for order, url_name, label, visible in (
             (50, "dispatch:queue", _("Requests"), queue),
             (51, "dispatch:map", _("Map"), queue),
+            # The grid's workers close the loop at the doorstep: the resident confirms and rates.
+            (52, "dispatch:to_confirm", _("To confirm and rate"),
+             lambda user: bool(roles_of(user) & {Role.GRID_WORKER, Role.GRID_LEADER})),
             (60, "dispatch:inbox", _("Inbox"), lambda user: bool(department_ids(user))),
             (70, "dispatch:stats", _("Statistics"), lambda user: user_can(user, "dispatch.stats")),
             (80, "dispatch:my_requests", _("My requests"),

@@ -117,6 +117,14 @@ def may_publish(actor: Actor, request: Request) -> bool:
     return speaks_for_reporter(actor, request) or may_handle(actor, request)
 
 
+def sees_household_contact(actor: Actor, request: Request) -> bool:
+    """吹哨报到: an officer of a department called to the request in this round reaches the
+    household (its address and phone on the request's page and in the inbox), though the
+    registry is not theirs to read; staff of the place read it on the household's own page."""
+    return bool(request.household_id) and bool(
+        scope.department_ids(actor) & {d.department_id for d in active_departments(request)})
+
+
 # States in which a request takes no more photos.
 FINISHED = (State.CLOSED, State.REJECTED)
 

@@ -7,7 +7,12 @@ whatever the node: roll-ups group by a fixed-length prefix of the path copies.
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import os
+from collections.abc import Sequence
+from functools import reduce
 
+from django.db import transaction
 from django.db.models import (
     Case,
     Count,
@@ -24,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Substr
 
-from tongxin.core import clock
+from tongxin.core import audit, clock
 from tongxin.core.errors import NotFound, ValidationFailed, parse_id
 from tongxin.core.refcache import ReferenceCache
 from tongxin.dispatch.models import (
@@ -69,14 +74,47 @@ def category_get(code: str, *, include_private: bool = True) -> Category:
     return category
 
 
+def request_search(*, actor, text: str) -> Q:
+    """找诉求: the requests a search names, by request number, household number, the name of the
+    head of the household or of any member, or words of the description (all of them).
+
+    Households and residents are matched through the scope function's ``household.view`` and
+    ``resident.view`` (the registry's selectors), never around it: a reader who may not see a
+    household cannot find its requests by its people's names. The requests themselves are
+    narrowed by the caller's ``visible_to``."""
+    from tongxin.registry.selectors import household_list, resident_list
+
+    text = " ".join((text or "").split())[:100]
+    if not text:
+        return Q()
+    q = Q(number__icontains=text)
+    q |= Q(household_id__in=household_list(actor=actor, search=text).values("pk"))
+    q |= Q(household_id__in=resident_list(actor=actor).filter(name__icontains=text).values("household_id"))
+    words = text.split()[:8]
+    q |= reduce(operator.and_, [Q(description__icontains=w) for w in words])
+    return q
+
+
 def request_list(*, actor, node: Node | None = None, state: str | None = None, category: str | None = None,
-                 department: str | None = None, open_only: bool = False, overdue: bool = False):
-    """Requests in scope; open ones ordered by the deadline that runs now, earliest first."""
+                 department: str | None = None, open_only: bool = False, overdue: bool = False,
+                 states: Sequence[str] | None = None, search: str = "", filed_from: dt.date | None = None,
+                 filed_to: dt.date | None = None):
+    """Requests in scope; open ones ordered by the deadline that runs now, earliest first, the
+    others newest first. ``states`` narrows to several states; ``search`` is ``request_search``;
+    ``filed_from`` and ``filed_to`` are whole local days of filing (statistics link here)."""
     qs = Request.objects.visible_to(actor, "request.view").select_related("category", "handler_node", "node")
     if node is not None:
         qs = qs.filter(node_path__startswith=node.path)
     if state:
         qs = qs.filter(state=state)
+    if states:
+        qs = qs.filter(state__in=list(states))
+    if search:
+        qs = qs.filter(request_search(actor=actor, text=search))
+    if filed_from:
+        qs = qs.filter(created_at__gte=_start_of(filed_from))
+    if filed_to:
+        qs = qs.filter(created_at__lt=_start_of(filed_to + dt.timedelta(days=1)))
     if open_only or overdue:
         qs = qs.filter(state__in=OPEN_STATES)
     if category:
@@ -89,9 +127,49 @@ def request_list(*, actor, node: Node | None = None, state: str | None = None, c
         qs = qs.filter(due_at__lt=clock.now())
     qs = qs.prefetch_related(Prefetch("departments", queryset=RequestDepartment.objects.filter(active=True)
                                       .select_related("department")))
-    if open_only or overdue or (state in OPEN_STATES):
+    if open_only or overdue or (state in OPEN_STATES) or (states and set(states) <= set(OPEN_STATES)):
         return qs.order_by(F("due_at").asc(nulls_last=True), "created_at", "id")
     return qs.order_by("-created_at", "-id")
+
+
+def search_shown(*, actor, rows: Sequence[Request]) -> None:
+    """A page of requests found by a search was shown (a search may name a person, and its
+    answer says who asked for what): one audit entry for the page, placed at the deepest node
+    that holds every row shown, with how many were shown — never the words searched for, which
+    may be a name the log could not forget. Nothing when nothing was found."""
+    if not rows:
+        return
+    with transaction.atomic():
+        audit.record(action="request.search", actor=actor, object_type="dispatch.request",
+                     node_path=_common_path([r.node_path for r in rows]), after={"shown": len(rows)})
+
+
+def _common_path(paths: Sequence[str]) -> str:
+    common = os.path.commonprefix([p.strip("/").split("/") for p in paths])
+    return "/" + "/".join(common) + "/" if common and common[0] else ""
+
+
+def household_contacts(*, actor, requests: Sequence[Request]) -> dict:
+    """The address and phone of the household of each request (by request id) that the actor's
+    department is called to now (``rules.sees_household_contact``): the request came through the
+    scope function, and the rule says its household is theirs to reach. One query for a page;
+    showing them is a view of personal data, audited (one entry for the page)."""
+    from tongxin.dispatch.rules import sees_household_contact
+
+    wanted = [r for r in requests if sees_household_contact(actor, r)]
+    if not wanted:
+        return {}
+    households = {h.pk: h for h in Household.objects.filter(pk__in={r.household_id for r in wanted}).only(
+        "pk", "number", "address", "phone", "node_path")}
+    contacts = {r.pk: {"number": h.number, "address": h.address, "phone": h.phone}
+                for r in wanted if (h := households.get(r.household_id)) is not None}
+    if contacts:
+        with transaction.atomic():
+            audit.record(action="request.household_contact", actor=actor, object_type="registry.household",
+                         object_id=str(wanted[0].household_id) if len(households) == 1 else "",
+                         node_path=_common_path([h.node_path for h in households.values()]),
+                         after={"shown": len(contacts)})
+    return contacts
 
 
 def request_get(*, actor, request_id) -> Request:
@@ -126,6 +204,12 @@ def department_inbox(*, actor):
     mine = list(department_ids(actor))
     return request_list(actor=actor, open_only=True).filter(
         pk__in=RequestDepartment.objects.filter(active=True, department_id__in=mine).values("request_id"))
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime, dt.datetime]:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("dispatch/map/", views.request_map, name="map"),
     path("dispatch/inbox/", views.inbox, name="inbox"),
     path("dispatch/stats/", views.stats, name="stats"),
+    path("dispatch/to-confirm/", views.to_confirm, name="to_confirm"),
     # Notifications link here: keep this address.
     path("dispatch/requests/<uuid:request_id>/", views.request_detail, name="request"),
     path("dispatch/requests/<uuid:request_id>/<slug:action>/", views.request_act, name="act"),

@@ -10,9 +10,9 @@ success)."""
 from tongxin.dispatch.views.common import due_info
 from tongxin.dispatch.views.detail import request_act, request_detail, request_photo
 from tongxin.dispatch.views.inbox import inbox
-from tongxin.dispatch.views.mine import my_requests, request_new
+from tongxin.dispatch.views.mine import my_requests, request_new, to_confirm
 from tongxin.dispatch.views.queue import queue, request_map
 from tongxin.dispatch.views.stats import stats
 
 __all__ = ["due_info", "inbox", "my_requests", "queue", "request_act", "request_detail", "request_map", "request_new",
-           "request_photo", "stats"]
+           "request_photo", "stats", "to_confirm"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
@@ -107,4 +109,26 @@ def _place_field(form: forms.Form, user) -> None:
         choices.append((value, value))
     form.fields["node"].widget.choices = [("", _("All"))] + choices
 
+
+# --- pages that refresh by themselves (the queue, a department's inbox) --------------------
+
+
+def since_of(request, now: dt.datetime) -> dt.datetime:
+    """Since when a row counts as new: the moment the page was first opened, which the page's
+    filter and its polling send back as ``since``; now for a page opened afresh."""
+    try:
+        value = dt.datetime.fromisoformat((request.GET.get("since") or "").strip()[:40])
+    except ValueError:
+        return now
+    if value.tzinfo is None or value > now:
+        return now
+    return value
+
+
+def polling(request, since: dt.datetime) -> dict:
+    """The address a list fragment polls (the same filters and page, and ``since``), and how often."""
+    params = {k: v for k, v in request.GET.items() if v and k != "since"}
+    params["since"] = since.isoformat()
+    return {"poll_url": f"{request.path}?{urlencode(params)}", "poll_seconds": settings.POLL_SECONDS,
+            "since": since}
 

@@ -59,6 +59,7 @@ def _detail_context(request, req: Request, *, error: ApplicationError | None = N
         "timeline": _timeline(req), "departments": departments, "actions": actions,
         "photos": [a.pk for a in req.attachments.all()],
         "may_see_household": req.household_id is not None and user_can(user, "household.view"),
+        "contact": selectors.household_contacts(actor=user, requests=[req]).get(req.pk),
         "error": error, "failed": failed, "posted": request.POST if error else {},
         "ratings": RATINGS, "now": now,
         "may_publish": rules.may_publish(user, req), "reporter_side": rules.speaks_for_reporter(user, req),

@@ -19,8 +19,26 @@ from tongxin.dispatch.views.common import (
 from tongxin.grid.models import Department
 from tongxin.people.scope import is_resident_only
 
+# The state filter: one state, or a group of them. "" (the default) is every open request, or,
+# with a search, every request whatever its state: a search finds closed requests too.
+ALL_STATES = "all"
+DONE = "done"
+
+
+def state_filter(value: str, *, searching: bool) -> dict:
+    """What the queue's state choice asks of ``selectors.request_list``."""
+    if value == ALL_STATES or (not value and searching):
+        return {}
+    if value == DONE:
+        return {"states": [State.RESOLVED, State.CLOSED]}
+    if value:
+        return {"state": value}
+    return {"open_only": True}
+
 
 class QueueFilter(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label=_("Find"), widget=forms.TextInput(attrs={
+        "type": "search", "placeholder": _("Number, household, name or words"), "autocomplete": "off"}))
     node = forms.CharField(required=False, max_length=18, label=_("Place"), widget=forms.Select)
     category = forms.ChoiceField(required=False, label=_("Category"))
     state = forms.ChoiceField(required=False, label=_("State"))
@@ -32,12 +50,26 @@ class QueueFilter(forms.Form):
         everything = [("", _("All"))]
         _place_field(self, user)
         self.fields["category"].choices = everything + _category_choices(include_private=True)
-        self.fields["state"].choices = everything + [(s.value, s.label) for s in State if s in rules.OPEN_STATES]
+        self.fields["state"].choices = [("", _("Open")), (ALL_STATES, _("Every state")),
+                                        (DONE, _("Resolved or closed"))] + [(s.value, s.label) for s in State]
         departments: dict[str, str] = {}  # the filter is by code: the county's name for it first
         for d in Department.objects.filter(rules.departments_near(user)).order_by("node_path", "code"):
             departments.setdefault(d.code, d.name)
         self.fields["department"].choices = everything + list(departments.items())
+        # Filed from / until: statistics link to the requests behind a figure of a period. Shown
+        # only when given (a link from statistics), so the everyday filter stays short on a phone.
+        if data is not None and (data.get("from") or data.get("to")):
+            for name, label in (("from", _("Filed from")), ("to", _("Filed until"))):
+                self.fields[name] = forms.DateField(required=False, label=label,
+                                                    widget=forms.DateInput(attrs={"type": "date"}))
 
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("from"), data.get("to")
+        if start and end and start > end:
+            self.add_error("from", _("The period must start before it ends."))
+            data.pop("from", None)
+        return data
 
 
 class StatsFilter(forms.Form):

@@ -12,15 +12,17 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.views import page_view, paginate
-from tongxin.dispatch import selectors, services
+from tongxin.dispatch import selectors, services, workflow
 from tongxin.dispatch.models import (
     ReporterKind,
     Request,
+    State,
     Urgency,
 )
 from tongxin.dispatch.views.common import _decorate
 from tongxin.dispatch.views.forms import RequestForm
 from tongxin.grid import selectors as grid_selectors
+from tongxin.grid.places import Places
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import is_resident_only
 from tongxin.registry import selectors as registry_selectors
@@ -136,3 +138,22 @@ def _file(user, form: RequestForm) -> Request:
                 raise ValidationFailed(fields={"photo": exc.fields.get("file", [exc.message])}) from None
     return req
 
+
+
+@page_view
+def to_confirm(request):
+    """待确认评价: resolved requests in the grid worker's part of the network that wait for the
+    resident's confirmation and rating, which the worker records with them at the doorstep
+    (the workflow's ``rate``); the oldest resolution first, before it closes by itself."""
+    user = request.user
+    if not user_can(user, "request.handle"):
+        raise NotFound()
+    rows = (selectors.request_list(actor=user, state=State.RESOLVED).select_related("household")
+            .defer("node__boundary", "handler_node__boundary", "household__address", "household__phone",
+                   "household__head_name").order_by("resolved_at", "id"))
+    page = paginate(request, rows)
+    _decorate(page.items, clock.now())
+    for r in page.items:
+        r.may_rate = "rate" in workflow.available_actions(user, r)
+    return render(request, "dispatch/to_confirm.html", {
+        "page": page, "places": Places(user, [r.node for r in page.items])})

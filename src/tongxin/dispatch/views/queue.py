@@ -16,18 +16,22 @@ from tongxin.dispatch.models import (
     State,
     Urgency,
 )
+from tongxin.dispatch.rules import WAITING
 from tongxin.dispatch.views.common import (
     MAP_POINTS_MAX,
     _decorate,
     _may_watch,
     _place_choices,
     due_info,
+    polling,
+    since_of,
 )
-from tongxin.dispatch.views.forms import QueueFilter
+from tongxin.dispatch.views.forms import QueueFilter, state_filter
 from tongxin.grid import selectors as grid_selectors
 from tongxin.grid.models import Node
+from tongxin.grid.places import Places
 from tongxin.people.permissions import user_can
-from tongxin.people.scope import scope_roots
+from tongxin.people.scope import allows_at, scope_roots
 
 
 def _queue_context(request) -> dict:
@@ -36,15 +40,28 @@ def _queue_context(request) -> dict:
     form.is_valid()  # a field with a bad value is shown with its error and left out of the filter
     data = getattr(form, "cleaned_data", {})
     node = grid_selectors.node_get(actor=user, code=data["node"]) if data.get("node") else None
-    filters = dict(actor=user, node=node, state=data.get("state") or None, category=data.get("category") or None,
-                   department=data.get("department") or None)
-    requests = selectors.request_list(open_only=True, overdue=bool(data.get("overdue")), **filters)
+    search = (data.get("q") or "").strip()
+    states = state_filter(data.get("state") or "", searching=bool(search))
+    filters = dict(actor=user, node=node, category=data.get("category") or None,
+                   department=data.get("department") or None, search=search,
+                   filed_from=data.get("from"), filed_to=data.get("to"))
+    requests = selectors.request_list(overdue=bool(data.get("overdue")), **states, **filters)
     requests = requests.defer("node__boundary", "handler_node__boundary", "description")
+    if search:  # which household each found request is for, to tell namesakes apart
+        requests = requests.select_related("household")
     page = paginate(request, requests)
     now = clock.now()
+    since = since_of(request, now)
     _decorate(page.items, now)
-    overdue = selectors.request_list(overdue=True, **filters).count()
-    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now}
+    for r in page.items:
+        r.new = r.created_at > since or (r.state in WAITING and r.updated_at > since)
+        r.household_shown = bool(search and r.household_id and allows_at(user, "household.view", r.node_path))
+    if search:
+        selectors.search_shown(actor=user, rows=page.items)
+    overdue = selectors.request_list(overdue=True, **filters).count() if states.get("open_only") else None
+    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now,
+            "searching": bool(search), "open_only": bool(states.get("open_only")),
+            "places": Places(user, [r.node for r in page.items]), **polling(request, since)}
 
 
 @page_view
@@ -96,6 +113,7 @@ def _map_data(request, node: Node | None) -> dict:
     truncated = len(requests) > MAP_POINTS_MAX
     requests = requests[:MAP_POINTS_MAX]
     centres = _centres([r.node for r in requests])
+    places = Places(user, [r.node for r in requests])
     points, unplaced = [], 0
     for r in requests:
         if r.lat is not None and r.lon is not None:
@@ -111,7 +129,7 @@ def _map_data(request, node: Node | None) -> dict:
         due = due_info(r.due_at, now)
         points.append({
             "lat": lat, "lon": lon, "approx": approx, "number": r.number, "category": r.category.name,
-            "place": r.node.name, "state": str(State(r.state).label), "urgent": r.urgency == Urgency.URGENT,
+            "place": places.text(r.node), "state": str(State(r.state).label), "urgent": r.urgency == Urgency.URGENT,
             "overdue": bool(due and due["overdue"]), "due": due["text"] if due else "",
             "url": reverse("dispatch:request", args=[r.pk]),
         })

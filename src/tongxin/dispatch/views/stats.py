@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core.errors import NotFound, ValidationFailed
@@ -12,9 +15,10 @@ from tongxin.dispatch.models import (
     State,
 )
 from tongxin.dispatch.views.common import _category_choices, _code
-from tongxin.dispatch.views.forms import StatsFilter
+from tongxin.dispatch.views.forms import ALL_STATES, DONE, StatsFilter
 from tongxin.grid import selectors as grid_selectors
 from tongxin.grid.models import Level
+from tongxin.grid.places import Places
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import scope_roots
 
@@ -46,6 +50,15 @@ def stats(request):
                 form.add_error("start", str(m))
         figures, status = selectors.request_stats(actor=user, node=node), 422
     categories = dict(_category_choices(include_private=True))
+    period = {"node": node.code, "from": figures["from"].isoformat(), "to": figures["to"].isoformat()}
+
+    def requests_behind(**params) -> str:
+        """The queue showing the requests a figure counts: the same place, period and state."""
+        return f"{reverse('dispatch:queue')}?{urlencode({**period, **params})}"
+
+    links = {"total": requests_behind(state=ALL_STATES), "open": requests_behind(),
+             "overdue": requests_behind(overdue="on"), "resolved": requests_behind(state=DONE),
+             "rejected": requests_behind(state=State.REJECTED)}
     rates = [
         (_("Accepted on time"), _share(figures["on_time_acceptance_rate"])),
         (_("Resolved on time"), _share(figures["on_time_resolution_rate"])),
@@ -53,15 +66,22 @@ def stats(request):
         (_("Satisfaction rate"), _share(figures["satisfaction_rate"])),
     ]
     total = figures["total"] or 0
-    by_state = [(State(s).label, n, round(100 * n / total) if total else 0) for s, n in figures["by_state"].items()]
-    by_category = sorted(((categories.get(c, c), n, round(100 * n / total) if total else 0)
+    by_state = [(State(s).label, n, round(100 * n / total) if total else 0, requests_behind(state=s))
+                for s, n in figures["by_state"].items()]
+    by_category = sorted(((categories.get(c, c), n, round(100 * n / total) if total else 0,
+                           requests_behind(state=ALL_STATES, category=c))
                           for c, n in figures["by_category"].items()), key=lambda row: -row[1])
     children = [{**c, "completion": _share(c["completion_rate"]), "on_time": _share(c["on_time_resolution_rate"]),
-                 "satisfaction": _share(c["satisfaction_rate"]), "level_label": Level(c["level"]).label}
+                 "satisfaction": _share(c["satisfaction_rate"]), "level_label": Level(c["level"]).label,
+                 "path": f"{node.path}{c['code']}/",
+                 "links": {"total": requests_behind(state=ALL_STATES, node=c["code"]),
+                           "open": requests_behind(node=c["code"]),
+                           "overdue": requests_behind(overdue="on", node=c["code"])}}
                 for c in figures["children"]]
     return render(request, "dispatch/stats.html", {
         "form": form, "node": node, "figures": figures, "rates": rates, "by_state": by_state,
-        "by_category": by_category, "children": children,
+        "by_category": by_category, "children": children, "links": links,
+        "places": Places(user, [c["path"] for c in children]),
     }, status=status)
 
 
