@@ -7,7 +7,22 @@ import datetime as dt
 from tongxin.core import clock
 
 
+def _notification(net, grid_side, filer, side) -> None:
+    """A notification for the staff of the side's township, opening the side's grid: its
+    recipient's alone (anyone else, however near, gets 404)."""
+    from django.urls import reverse
+
+    from tongxin.core.models import Notification
+
+    staff = net.user("township1_staff" if grid_side.township.code.endswith("100") else "township2_staff")
+    side.notification = Notification.objects.create(
+        recipient=staff, kind="walk", language="zh-hans", subject="Walk",
+        link=reverse("grid:node", args=[grid_side.grid.code]))
+
+
 def contribute(rows) -> None:
+    rows.path_params["notification_id"] = lambda s: str(s.notification.pk)
+    rows.side_builders.append(_notification)
     rows.query_plain.update({
         "limit": None, "offset": None,
         "from": lambda: (clock.today() - dt.timedelta(days=30)).isoformat(),
