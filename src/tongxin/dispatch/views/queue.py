@@ -61,6 +61,7 @@ def _queue_context(request) -> dict:
     overdue = selectors.request_list(overdue=True, **filters).count() if states.get("open_only") else None
     return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now,
             "searching": bool(search), "open_only": bool(states.get("open_only")),
+            "every_state": bool(search) and not data.get("state"),
             "places": Places(user, [r.node for r in page.items]), **polling(request, since)}
 
 
