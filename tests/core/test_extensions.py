@@ -39,6 +39,8 @@ def _menu_as_the_kernel_wrote_it(user) -> list[str]:
         ("core:audit", user_can(user, "audit.view")),
         ("dispatch:queue", handles or user_can(user, "dispatch.stats")),
         ("dispatch:map", handles or user_can(user, "dispatch.stats")),
+        # issue 9: the grid's workers record the resident's confirmation and rating at the doorstep
+        ("dispatch:to_confirm", bool(roles_of(user) & {Role.GRID_WORKER, Role.GRID_LEADER})),
         ("dispatch:inbox", Role.DEPARTMENT_OFFICER in roles_of(user)),
         ("dispatch:stats", user_can(user, "dispatch.stats")),
         ("dispatch:my_requests", user_can(user, "request.file") and not handles),
