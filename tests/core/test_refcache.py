@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tests.dispatch.support import build_net, ensure_categories, file_request, make_user
 from tongxin.core import refcache
+from tongxin.core.actors import SYSTEM
 from tongxin.core.errors import NotFound
 from tongxin.core.models import Notification
 from tongxin.core.refcache import ReferenceCache
@@ -122,3 +123,27 @@ def test_new_staff_hear_of_the_next_request_at_once(catalogue_kept, transactiona
     file_request(net, by="grid_worker_a", household="a1")
     told = Notification.objects.filter(kind="request.new", recipient=newcomer).get()
     assert told.language == "bo"
+
+
+def test_get_many_loads_what_is_missing_at_once_and_keeps_it_outside_transactions(transactional_db):
+    """A page of rows asks for many keys: one load for those the cache lacks, none once kept."""
+    cache = ReferenceCache("test-many", models=("grid.Node",))
+    cache.clear()
+    loads: list[list] = []
+
+    def load(keys):
+        loads.append(sorted(keys))
+        return {k: k * 10 for k in keys if k != 3}  # 3 has no value: answered without it
+
+    assert not connection.in_atomic_block
+    assert cache.get_many([1, 2, 3], load) == {1: 10, 2: 20}
+    assert cache.get_many([2, 1, 4], load) == {1: 10, 2: 20, 4: 40}
+    assert loads == [[1, 2, 3], [4]]
+    assert cache.get_many([], load) == {} and len(loads) == 2
+    grid_services.node_create(actor=SYSTEM, code="540230",
+                              level="county", parent=None, name_zh="康马县")
+    assert cache.get_many([1], load) == {1: 10} and loads[-1] == [1]  # a node changed: forgotten
+    with transaction.atomic():  # inside a transaction: loaded every time, kept never
+        cache.get_many([1], load)
+        cache.get_many([1], load)
+    assert loads[-2:] == [[1], [1]]
