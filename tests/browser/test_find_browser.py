@@ -124,3 +124,16 @@ def test_a_new_escalation_appears_in_the_inbox_without_reloading(dnet, open_page
     assert page.evaluate("window.openedOnce === true")
     assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
     shot(page, f"inbox-new-escalation-{language}-{viewport}")
+
+    # The header's count opens the notification list; the message opens the request it is about.
+    with page.expect_navigation():
+        page.locator("#unread").click()
+    message = page.locator("#notifications li.fresh")
+    expect(message).to_have_count(1)
+    expect(message).to_contain_text(req.number)
+    expect(page.locator("#unread .badge-count")).to_have_count(0)  # shown, so read
+    shot(page, f"notifications-{language}-{viewport}")
+    with page.expect_navigation():
+        message.locator("a").click()
+    expect(page.locator("h1")).to_contain_text(req.number)
+    expect(page.locator("#contact")).to_contain_text("东村一组 1 号")
