@@ -32,10 +32,13 @@ def _accept(world, s) -> None:
 
 
 def _resolve(world, s) -> None:
+    """Handled by grid A's worker, so that township 1's staff (the insider) may then rate or
+    reopen it for the resident: whoever handled a request may not (rules.is_reporter_side)."""
     from tongxin.dispatch import services
 
-    _accept(world, s)
-    services.request_resolve(actor=world.net.user("township1_staff"), request=s.request, resolution="Done.")
+    worker = world.net.user("grid_worker_a")
+    services.request_accept(actor=worker, request=s.request)
+    services.request_resolve(actor=worker, request=s.request, resolution="Done.")
 
 
 def _reject(world, s) -> None:

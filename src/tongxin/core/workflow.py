@@ -67,7 +67,9 @@ class Transition:
     when: tuple[Condition, ...] = ()
     verb: str = ""
     system: bool = False
-    denied: Any = None  # the 403's message when ``who`` says no
+    # The 403's message when ``who`` says no; or a function of the actor and the object that
+    # gives it, when why they may not decides what to tell them.
+    denied: Any = None
 
     @property
     def action(self) -> str:
@@ -128,7 +130,7 @@ class Workflow:
         if t.system and not is_system(actor):
             return PermissionDenied(t.denied)
         if not is_system(actor) and not t.who(actor, obj):
-            return PermissionDenied(t.denied)
+            return PermissionDenied(t.denied(actor, obj) if callable(t.denied) else t.denied)
         if self.state_of(obj) not in t.sources:
             return self._illegal(obj, t.label)
         for condition in t.when:

@@ -128,6 +128,10 @@ class Request(NodeScoped):
     resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating (1–5)"))
     rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
+    # Recorded by staff of the handler's side (``rules.on_handling_side``): kept, but not counted
+    # in satisfaction. Whoever took a handling step may not rate at all (``rules.is_reporter_side``).
+    rating_by_handlers = models.BooleanField(default=False,
+                                             verbose_name=_("rated by the handling side (not counted)"))
     # The public feed (Open311) shows a request only when its category is public and the
     # reporter chose to publish it, and then only ``public_description``: a separate text that
     # the reporter or a handler approved, never the reporter's own ``description``.

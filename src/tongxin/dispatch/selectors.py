@@ -163,8 +163,10 @@ def _stat_aggregates(now: dt.datetime) -> dict:
         "accepted": Count("pk", filter=Q(accepted_on_time__isnull=False)),
         "accepted_on_time": Count("pk", filter=Q(accepted_on_time=True)),
         "resolved_on_time": Count("pk", filter=Q(resolved_on_time=True)),
-        "rated": Count("pk", filter=Q(rating__isnull=False)),
-        "satisfied": Count("pk", filter=Q(rating__gte=4)),
+        # Satisfaction counts the reporter's side only: a rating the handler's side recorded
+        # (``rating_by_handlers``) is kept on the request but counts neither way.
+        "rated": Count("pk", filter=Q(rating__isnull=False, rating_by_handlers=False)),
+        "satisfied": Count("pk", filter=Q(rating__gte=4, rating_by_handlers=False)),
     }
 
 
@@ -190,7 +192,9 @@ def _median(ordered, n: int, zero):
 
 def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.date | None = None) -> dict:
     """Counts by state and category, on-time rates, median handling time, escalations and
-    satisfaction for a node and each of its children, over requests filed in the period."""
+    satisfaction for a node and each of its children, over requests filed in the period.
+    ``rated``, ``satisfied`` and ``satisfaction_rate`` count only ratings of the reporter's side
+    (not ``rating_by_handlers``)."""
     since, until = _period(start, end)
     now = clock.now()
     qs = (Request.objects.visible_to(actor, "request.view")

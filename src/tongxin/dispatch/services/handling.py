@@ -211,13 +211,18 @@ def request_reject(*, actor: Actor, request: RequestRef, reason: str) -> Request
 
 
 def request_rate(*, actor: Actor, request: RequestRef, rating: int, comment: str = "") -> Request:
-    """The reporter (or the grid worker with them) confirms the result and rates it on five levels."""
+    """The reporter (or staff recording it with them) confirms the result and rates it on five
+    levels. Whoever handled the request may not (``rules.is_reporter_side``); staff of the
+    handler's side who took no step may record it, but it is kept as ``rating_by_handlers`` and
+    left out of satisfaction (``rules.on_handling_side``)."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationFailed(fields={"rating": [_("A rating is a whole number from 1 to 5.")]})
     with transaction.atomic():
         request = locked(actor, request)
-        WORKFLOW.take(request, actor=actor, name="rate", note=comment, changes={
-            "rating": rating, "rating_comment": (comment or "")[:500], "closed_at": clock.now()})
+        WORKFLOW.check(actor, request, "rate")
+        WORKFLOW.take(request, actor=actor, name="rate", note=comment, checked=True, changes={
+            "rating": rating, "rating_comment": (comment or "")[:500], "closed_at": clock.now(),
+            "rating_by_handlers": rules.on_handling_side(actor, request)})
     return request
 
 
@@ -232,7 +237,7 @@ def request_reopen(*, actor: Actor, request: RequestRef, reason: str) -> Request
         _update_departments(rules.active_departments(request), now, active=False)
         WORKFLOW.take(request, actor=actor, name="reopen", note=reason, checked=True, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
-            "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
+            "rating_by_handlers": False, "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
             "accept_due": accept_due(request.category, now, request.urgency, request.node_path), "resolve_due": None,
             "reopen_until": None})
         notify(recipients=handlers_to_notify(request), kind="request.reopened",
