@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid6
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.views import page_view, paginate
-from tongxin.dispatch import selectors, services
+from tongxin.dispatch import rules, selectors, services
 from tongxin.dispatch.models import (
     ReporterKind,
     Request,
@@ -68,6 +71,16 @@ def _where(user, form: RequestForm):
     raise ValidationFailed(fields={"household_number": [_("Say which household, or choose a place.")]})
 
 
+def _filed_message(req: Request) -> str:
+    """The confirmation after filing: its number, who handles it, and by when they accept it."""
+    text = gettext("Filed: request %(number)s, handled by %(handler)s.") % {
+        "number": req.number, "handler": rules.handler_name(req)}
+    if req.accept_due:
+        text += " " + gettext("To be accepted by %(due)s.") % {
+            "due": date_format(timezone.localtime(req.accept_due), "Y-m-d H:i")}
+    return text
+
+
 def _photo_hint() -> str:
     return gettext("A large photo is made smaller before it is sent (%(size)s at most).") % {
         "size": f"{settings.MAX_BODY_BYTES / (1024 * 1024):g} MB"}
@@ -100,6 +113,7 @@ def request_new(request):
                     form.add_error(None, str(exc.message))
                 status = exc.status
             else:
+                messages.success(request, _filed_message(req))
                 return redirect("dispatch:request", request_id=req.pk)
         else:
             status = 422
