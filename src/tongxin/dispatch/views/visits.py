@@ -194,8 +194,8 @@ def visit_new(request, household_id):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data):
         # The address says ?from=&to= (as the API does); the form's fields are start/end.
@@ -253,8 +253,8 @@ def visit_coverage(request, code: str):
 
 class RoundForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 @page_view
