@@ -219,6 +219,9 @@ def test_a_finding_opens_a_request_in_the_same_step(client_as, dnet):
     requests = page[page.index('id="household-requests"'):page.index('id="household-visits"')]
     assert request.number in requests
     assert reverse("dispatch:request", args=[request.pk]) in page[page.index('id="household-visits"'):]
+    # And the round, where the household now counts as visited, links to it too.
+    page = html(worker.get(reverse("dispatch:visit_round", args=[visit.round_id])))
+    assert reverse("dispatch:request", args=[request.pk]) in page
 
 
 def test_recording_a_visit_is_refused_outside_scope_and_in_the_future(client_as, dnet):

@@ -298,7 +298,7 @@ def visit_round_households(*, actor, visit_round: VisitRound):
     """The households of a round's grid (in scope), each with its latest visit in the round
     (``visited_on``, ``visit_id``, ``visit_follow_up``, ``visit_request_id``): not yet visited
     first. One query."""
-    from django.db.models import OuterRef, Subquery
+    from django.db.models import OuterRef, Subquery, UUIDField
 
     visits = (Visit.objects.visible_to(actor, "visit.view")
               .filter(household=OuterRef("pk"), round=visit_round)
@@ -306,10 +306,11 @@ def visit_round_households(*, actor, visit_round: VisitRound):
     return (Household.objects.visible_to(actor, "household.view")
             .filter(node_path__startswith=visit_round.node_path).select_related("node")
             .defer("node__boundary")
+            # Typed: SQLite answers a bare subquery's UUID as 32 hex digits.
             .annotate(visited_on=Subquery(visits.values("visited_on")[:1]),
-                      visit_id=Subquery(visits.values("pk")[:1]),
+                      visit_id=Subquery(visits.values("pk")[:1], output_field=UUIDField()),
                       visit_follow_up=Subquery(visits.values("follow_up")[:1]),
-                      visit_request_id=Subquery(visits.values("request_id")[:1]))
+                      visit_request_id=Subquery(visits.values("request_id")[:1], output_field=UUIDField()))
             .order_by(F("visited_on").asc(nulls_first=True), "node_path", "number", "id"))
 
 

@@ -34,6 +34,11 @@ from tongxin.registry.models import Household
 ROUNDS_SHOWN = 50
 
 
+def _date_input() -> forms.DateInput:
+    """A date picker: its value in ISO form whatever the language (else the browser shows none)."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
 def _share(households: int, visited: int) -> dict:
     percent = round(100 * visited / households, 1) if households else None
     return {"households": households, "visited": visited, "percent": percent,
@@ -103,7 +108,7 @@ def visit_round(request, round_id):
 class VisitForm(forms.Form):
     client_id = forms.UUIDField(widget=forms.HiddenInput)
     round = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    visited_on = forms.DateField(label=_("Visited on"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label=_("Visited on"), widget=_date_input())
     findings = forms.CharField(label=_("What was found"), required=False, max_length=4000,
                                widget=forms.Textarea(attrs={"rows": 3}))
     follow_up = forms.BooleanField(label=_("Follow-up needed"), required=False)
@@ -194,8 +199,8 @@ def visit_new(request, household_id):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(required=False, label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(required=False, label=_("Start date"), widget=_date_input())
+    end = forms.DateField(required=False, label=_("End date"), widget=_date_input())
 
     def __init__(self, data):
         # The address says ?from=&to= (as the API does); the form's fields are start/end.
@@ -253,8 +258,8 @@ def visit_coverage(request, code: str):
 
 class RoundForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
-    starts_on = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Start date"), widget=_date_input())
+    ends_on = forms.DateField(label=_("End date"), widget=_date_input())
 
 
 @page_view
