@@ -25,6 +25,11 @@ VIEWPORTS = ["phone", "desktop"]
 VILLAGE = {"zh-hans": "东村（示例）", "bo": "ཤར་གྲོང་ཚོ།（དཔེ་མཚོན།）"}
 
 
+def fits(page) -> None:
+    """No sideways scrolling at page level (tables scroll inside their box)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), page.url
+
+
 @pytest.fixture
 def vnet(net):
     add_dispatch(net)
@@ -48,17 +53,20 @@ def test_a_grid_workers_visit_round_with_a_finding_that_opens_a_request(vnet, op
     expect(page).to_have_url(re.compile(r"/today/$"))
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
     expect(page.locator("#to-visit-1 li")).to_have_count(2)
+    fits(page)
     shot(page, f"visits-today-{language}-{viewport}")
 
     # The round: both households not yet visited.
     submit(page, page.get_by_role("link", name="冬季敲门行动"))
     expect(page.locator("#round-households li.not-visited")).to_have_count(2)
+    fits(page)
     shot(page, f"visits-round-{language}-{viewport}")
 
     # Household A-0002 from the round: its page, then "Record a visit", then "All well": two taps.
     submit(page, page.locator(f"#round-households li[data-household='{h2.pk}'] .who a"))
     expect(page).to_have_url(re.compile(rf"/households/{h2.pk}/$"))
     submit(page, page.locator("#household-actions a", has_text=label(language, "Record a visit")))
+    fits(page)
     shot(page, f"visits-form-{language}-{viewport}")
     submit(page, page.locator("#visit-well button"))
     expect(page).to_have_url(re.compile(rf"/visits/rounds/{net.round.pk}/$"))
@@ -69,6 +77,7 @@ def test_a_grid_workers_visit_round_with_a_finding_that_opens_a_request(vnet, op
     # Household A-0001: a finding that opens a request in the same step.
     submit(page, page.locator(f"#round-households li[data-household='{h1.pk}'] .who a"))
     expect(page.locator("#household-actions a[href^='tel:']")).to_be_visible()
+    fits(page)
     shot(page, f"visits-household-{language}-{viewport}")
     submit(page, page.locator("#household-actions a", has_text=label(language, "Record a visit")))
     page.fill("#id_findings", "ཆུ་ལམ་ཆག་འདུག 水管冻裂，全家无水。")
@@ -90,6 +99,7 @@ def test_a_grid_workers_visit_round_with_a_finding_that_opens_a_request(vnet, op
     page.locator("#do-escalate input[name=to][value=departments]").check()
     expect(page.locator("#whistle-departments")).to_be_visible()
     expect(page.locator("#id_lead")).to_have_value("water")
+    fits(page)
     shot(page, f"visits-request-escalate-{language}-{viewport}")
     page.locator("#do-escalate input[name=to][value=next]").check()
     expect(page.locator("#whistle-departments")).to_be_hidden()
@@ -101,6 +111,7 @@ def test_a_grid_workers_visit_round_with_a_finding_that_opens_a_request(vnet, op
     expect(page.locator("#household-visits tbody tr")).to_have_count(1)
     expect(page.locator("#household-visits tbody tr a")).to_have_attribute(
         "href", f"/dispatch/requests/{request.pk}/")
+    fits(page)
     shot(page, f"visits-household-after-{language}-{viewport}")
     page.goto(f"/visits/rounds/{net.round.pk}/")
     expect(page.locator("#round-households li.visited")).to_have_count(2)
@@ -117,6 +128,7 @@ def test_a_resident_lands_on_their_household_files_and_rates(vnet, open_page, sh
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
     expect(page.locator("#household-requests")).to_be_visible()
     expect(page.locator("#household-actions a", has_text=label(language, "Record a visit"))).to_have_count(0)
+    fits(page)
     shot(page, f"visits-resident-home-{language}-{viewport}")
 
     submit(page, page.locator("#household-actions a", has_text=label(language, "File a request")))
@@ -126,6 +138,7 @@ def test_a_resident_lands_on_their_household_files_and_rates(vnet, open_page, sh
     request = Request.objects.get()
     expect(page.locator(".done")).to_contain_text(request.number)  # the confirmation
     expect(page.locator("#state")).to_have_text(state(language, State.REPORTED))
+    fits(page)
     shot(page, f"visits-resident-filed-{language}-{viewport}")
 
     # The grid worker resolves it; the resident, back home, confirms and rates it.
@@ -139,5 +152,6 @@ def test_a_resident_lands_on_their_household_files_and_rates(vnet, open_page, sh
     page.locator("#do-rate input[name=rating][value='5']").check()
     submit(page, page.locator("#do-rate button[type=submit]"))
     expect(page.locator("#state")).to_have_text(state(language, State.CLOSED))
+    fits(page)
     shot(page, f"visits-resident-rated-{language}-{viewport}")
     assert Request.objects.get().rating == 5
