@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 
 import pytest
 from django.urls import reverse
@@ -339,3 +340,28 @@ def test_the_escalate_form_names_the_next_level_and_keeps_departments_for_the_wh
     services.request_escalate(actor=dnet.users.dispatch_officer, request=request, reason="回到调度中心")
     page = html(client_as(dnet.users.dispatch_officer).get(reverse("dispatch:request", args=[request.pk])))
     assert 'id="next-level"' not in page and 'name="to" value="departments" checked' in page
+
+
+def test_staff_name_the_household_by_its_heads_name_never_typing_its_number(client_as, dnet):
+    worker = client_as(dnet.users.grid_worker)
+    url = reverse("dispatch:request_new")
+
+    def send(**fields):
+        body = {"client_id": str(uuid.uuid4()), "category": "water", "description": "水管冻了", "urgency": "normal"}
+        return worker.post(url, {**body, **fields})
+
+    # One head by that name in the grid: filed for that household.
+    assert send(household_number="扎西").status_code == 302
+    assert Request.objects.get().household == dnet.households.h1
+    # Several match: the form offers them to choose (heads' names shown: audited), and files nothing.
+    before = audit_count(action="household.list")
+    response = send(household_number="A-000")
+    page = html(response)
+    assert response.status_code == 422 and Request.objects.count() == 1
+    choices = page[page.index('id="household-matches"'):page.index("</fieldset>", page.index('id="household-matches"'))]
+    assert str(dnet.households.h1.pk) in choices and str(dnet.households.h2.pk) in choices
+    assert audit_count(action="household.list") == before + 1
+    assert send(household_number="A-000", household=str(dnet.households.h2.pk)).status_code == 302
+    assert Request.objects.filter(household=dnet.households.h2).count() == 1
+    # A household of another grid is not found by name either.
+    assert send(household_number="次仁").status_code == 422 and Request.objects.count() == 2
