@@ -261,6 +261,9 @@ def test_coverage_by_child_node_with_the_households_not_visited(client_as, dnet)
     assert "扎西顿珠" not in not_visited and "བཀྲ་ཤིས་དོན་གྲུབ།" in not_visited and "次仁" in not_visited
     assert audit_count(action="household.list") == before + 1
     assert re.search(r'id="coverage-figures".*?<dd>3</dd>.*?<dd>1</dd>', page, re.S)
+    # The village's page in the network links here.
+    assert reverse("dispatch:visit_coverage", args=[dnet.nodes.village.code]) in html(
+        village.get(reverse("grid:node", args=[dnet.nodes.village.code])))
     # The grid worker sees their grid by unit; not the village; a period that ends before it starts is 422.
     worker = client_as(dnet.users.grid_worker)
     assert dnet.nodes.unit1.name_zh in html(worker.get(reverse("dispatch:visit_coverage",
@@ -288,7 +291,7 @@ def test_the_household_page_is_the_grid_workers_home_for_a_household(client_as, 
     assert new_at < old_at and other.number not in requests  # newest first, this household only
     assert "state-reported" in requests
     assert f'{reverse("dispatch:request_new")}?household={household.pk}' in page  # no number to type
-    assert 'href="tel:0892-0000000"' in page  # call the household
+    assert 'href="tel:0892-0000000" id="call"' in page  # call the household
     assert reverse("dispatch:visit_new", args=[household.pk]) in page
     # The request form comes prefilled with the household: no number field to type into.
     form = html(client_as(dnet.users.grid_worker).get(f'{reverse("dispatch:request_new")}?household={household.pk}'))
@@ -304,6 +307,7 @@ def test_a_resident_lands_on_their_household_files_and_sees_the_confirmation(cli
     assert reverse("dispatch:request_new") in page and 'id="household-requests"' in page
     assert reverse("dispatch:visit_new", args=[dnet.households.h1.pk]) not in page
     assert 'id="household-visits"' not in page  # visits are the staff's record
+    assert 'id="call"' not in page  # staff call the household; the household does not call itself
     form = html(resident.get(reverse("dispatch:request_new")))
     client_id = re.search(r'name="client_id" value="([0-9a-f-]{36})"', form).group(1)
     response = resident.post(reverse("dispatch:request_new"), {

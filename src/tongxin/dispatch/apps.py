@@ -51,6 +51,10 @@ class DispatchConfig(AppConfig):
         extensions.add_start_page(order=5, target=lambda user: reverse("dispatch:today")
                                   if grid_worker(user) else None)
 
+        extensions.add_node_link(label=_("Visits here"), order=35,
+                                 url=lambda node: reverse("dispatch:visit_coverage", args=[node.code]),
+                                 visible=lambda user: user_can(user, "visit.view"))
+
         # The household page: record a visit, file a request for it, its requests and visits.
         household_page = "registry:household"
         extensions.add_page_link(
