@@ -117,6 +117,20 @@ def test_a_grid_workers_visit_round_with_a_finding_that_opens_a_request(vnet, op
     expect(page.locator("#round-households li.visited")).to_have_count(2)
     expect(page.locator("#round-figures")).to_contain_text("100.0%")
 
+    # The village sees coverage by grid, and the households nobody visited (grid 2's).
+    village = open_page(viewport)
+    log_in(village, "village.staff", net.password, language)
+    submit(village, village.locator("nav.menu a[href='/visits/']"))
+    submit(village, village.locator(f"main a[href='/visits/coverage/{net.nodes.village.code}/']"))
+    rows = village.locator("#coverage-children tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("100.0%")
+    expect(rows.nth(1)).to_contain_text("0.0%")
+    expect(village.locator("#not-visited-households li")).to_have_count(1)
+    expect(village.locator("#not-visited-households")).to_contain_text("次仁")
+    fits(village)
+    shot(village, f"visits-coverage-village-{language}-{viewport}")
+
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 @pytest.mark.parametrize("language", LANGUAGES)
