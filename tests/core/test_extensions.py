@@ -92,3 +92,26 @@ def test_the_scope_function_is_the_one_people_registered(shared_network):
     assert list(access.restrict(Node.objects.all(), worker, "node.view")) == list(
         scope.restrict(Node.objects.all(), worker, "node.view"))
     assert access.scope_roots(worker, "node.view") == scope.scope_roots(worker, "node.view")
+
+
+def test_a_records_page_shows_the_buttons_and_blocks_the_apps_registered_for_it():
+    """The household page knows no app above the registry: dispatch registers its buttons and blocks."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        links = {str(link.label) for link in extensions._page_links if link.page == "registry:household"}
+    assert {"Record a visit", "File a request"} <= links
+    templates = [s.template for s in extensions._page_sections if s.page == "registry:household"]
+    assert templates == ["dispatch/_household_requests.html", "dispatch/_household_visits.html"]
+    # Registering again at the same order replaces; a predicate decides per user and record.
+    saved = list(extensions._page_links)
+    try:
+        extensions.add_page_link(page="test:page", label="A", url=lambda obj: f"/a/{obj}", order=1,
+                                 visible=lambda user, obj: obj == "yes")
+        extensions.add_page_link(page="test:page", label="B", url=lambda obj: f"/b/{obj}", order=1,
+                                 visible=lambda user, obj: obj == "yes")
+        assert extensions.page_links("test:page", None, "yes") == [{"label": "B", "url": "/b/yes",
+                                                                   "primary": False}]
+        assert extensions.page_links("test:page", None, "no") == []
+    finally:
+        extensions._page_links[:] = saved
