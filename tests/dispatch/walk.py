@@ -1,5 +1,11 @@
 """Dispatch's rows in the scope walk (see tests/walk.py): a request with a photo, a visit
-round and a visit in every grid the walk uses."""
+round and a visit in every grid the walk uses.
+
+The visit pages are walked with these rows and the network's: a round's page
+(``round_id``), recording a visit (``household_id``, registry's row), coverage and planning
+(``code``: the side's grid, the level a round is planned for). The pages that name no object
+(``/today/``, ``/visits/``) start from the caller's own scope and are tried in
+tests/web/test_visit_pages.py."""
 
 from __future__ import annotations
 

@@ -65,6 +65,22 @@ def county_of(node: Node) -> Node:
     return ancestor_at(node, Level.COUNTY) or node
 
 
+def next_level(request: Request) -> Node | None:
+    """Where "the next level up" takes a request: from departments back to the county's
+    dispatch centre; from a node to its parent (a unit's request climbs past its grid, which
+    shares the unit's workers); None at the top of the ladder. The service escalates there
+    and the escalate form names it."""
+    if active_departments(request) and request.state in WORKING + (State.ESCALATED,):
+        return county_of(request.node)
+    node = request.handler_node
+    if node.level in (Level.COUNTY, Level.PREFECTURE, Level.REGION) or node.parent_id is None:
+        return None
+    parent = node.parent
+    while parent.level in (Level.UNIT, Level.GRID) and node.level == Level.UNIT and parent.parent_id:
+        node, parent = parent, parent.parent
+    return parent
+
+
 def reopen_until(resolved_at: dt.datetime) -> dt.datetime:
     """Until when a request resolved at ``resolved_at`` may be reopened by its reporter."""
     return resolved_at + dt.timedelta(days=settings.REOPEN_DAYS)

@@ -271,3 +271,106 @@ def visit_coverage(*, actor, node: Node, start: dt.date, end: dt.date) -> dict:
         "children": [{"code": c.code, "name": c.name, "level": c.level, **entry(*figures.get(c.path, [0, 0]))}
                      for c in children],
     }
+
+
+# --- the pages of visits and of a household's work ------------------------------------------
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def visit_round_get(*, actor, round_id) -> VisitRound:
+    """One visit round in scope, or 404."""
+    visit_round = visit_rounds(actor=actor).filter(pk=parse_id(round_id)).first()
+    if visit_round is None:
+        raise NotFound()
+    return visit_round
+
+
+def visit_rounds_running(*, actor, on: dt.date | None = None, path: str | None = None):
+    """The rounds in scope that run on ``on`` (today), those of the grid above ``path`` when given."""
+    on = on or clock.today()
+    qs = visit_rounds(actor=actor).filter(starts_on__lte=on, ends_on__gte=on)
+    if path is not None:
+        qs = qs.filter(node_path__in=_ancestor_paths(path))
+    return qs
+
+
+def visit_round_households(*, actor, visit_round: VisitRound):
+    """The households of a round's grid (in scope), each with its latest visit in the round
+    (``visited_on``, ``visit_id``, ``visit_follow_up``, ``visit_request_id``): not yet visited
+    first. One query."""
+    from django.db.models import OuterRef, Subquery, UUIDField
+
+    visits = (Visit.objects.visible_to(actor, "visit.view")
+              .filter(household=OuterRef("pk"), round=visit_round)
+              .order_by("-visited_on", "-created_at"))
+    return (Household.objects.visible_to(actor, "household.view")
+            .filter(node_path__startswith=visit_round.node_path).select_related("node")
+            .defer("node__boundary")
+            # Typed: SQLite answers a bare subquery's UUID as 32 hex digits.
+            .annotate(visited_on=Subquery(visits.values("visited_on")[:1]),
+                      visit_id=Subquery(visits.values("pk")[:1], output_field=UUIDField()),
+                      visit_follow_up=Subquery(visits.values("follow_up")[:1]),
+                      visit_request_id=Subquery(visits.values("request_id")[:1], output_field=UUIDField()))
+            .order_by(F("visited_on").asc(nulls_first=True), "node_path", "number", "id"))
+
+
+def round_coverage(*, actor, rounds: list[VisitRound]) -> dict:
+    """For each round: its grid's households in scope and how many of them were visited in the
+    round (``{round_id: (households, visited)}``), in two queries whatever the number."""
+    if not rounds:
+        return {}
+    households: dict[str, int] = {}
+    by_length: dict[int, set[str]] = {}
+    for r in rounds:  # grids of one network share one path length: one query, as a rule
+        by_length.setdefault(len(r.node_path), set()).add(r.node_path)
+    for length, paths in by_length.items():
+        q = Q()
+        for p in paths:
+            q |= Q(node_path__startswith=p)
+        households.update(Household.objects.visible_to(actor, "household.view").filter(q)
+                          .annotate(prefix=Substr("node_path", 1, length)).order_by()
+                          .values_list("prefix").annotate(n=Count("pk")))
+    visited = dict(Visit.objects.visible_to(actor, "visit.view").filter(round__in=rounds)
+                   .order_by().values_list("round_id").annotate(n=Count("household", distinct=True)))
+    return {r.pk: (households.get(r.node_path, 0), visited.get(r.pk, 0)) for r in rounds}
+
+
+def households_not_visited(*, actor, node: Node, start: dt.date, end: dt.date):
+    """The households under ``node`` (in scope) that nobody visited in the period."""
+    visited = (Visit.objects.visible_to(actor, "visit.view")
+               .filter(node_path__startswith=node.path, visited_on__gte=start, visited_on__lte=end)
+               .values("household_id"))
+    return (Household.objects.visible_to(actor, "household.view").filter(node_path__startswith=node.path)
+            .exclude(pk__in=visited).select_related("node").defer("node__boundary")
+            .order_by("node_path", "number", "id"))
+
+
+def household_requests(*, actor, household: Household):
+    """A household's requests in scope, newest first (the household page)."""
+    return (request_list(actor=actor).filter(household=household)
+            .defer("node__boundary", "handler_node__boundary").order_by("-created_at", "-id"))
+
+
+def household_visits(*, actor, household: Household):
+    """A household's visits in scope, newest first (the household page)."""
+    return (Visit.objects.visible_to(actor, "visit.view").filter(household=household)
+            .select_related("worker", "request").order_by("-visited_on", "-created_at", "id"))
+
+
+def requests_handled_here(*, actor):
+    """Open requests handled now at a node in the actor's own part of the network (not through a
+    department): a grid worker's requests for today, the earliest running deadline first."""
+    from tongxin.people.scope import node_paths
+
+    paths = node_paths(actor)
+    if not paths:
+        return request_list(actor=actor, open_only=True).none()
+    q = Q()
+    for p in paths:
+        q |= Q(handler_node__path__startswith=p)
+    return (request_list(actor=actor, open_only=True).filter(q)
+            .defer("node__boundary", "handler_node__boundary"))

@@ -14,4 +14,11 @@ urlpatterns = [
     path("dispatch/requests/<uuid:request_id>/photos/<uuid:photo_id>/", views.request_photo, name="photo"),
     path("my/requests/", views.my_requests, name="my_requests"),
     path("my/requests/new/", views.request_new, name="request_new"),
+    # 敲门行动 and a grid worker's day.
+    path("today/", views.today, name="today"),
+    path("visits/", views.visits_home, name="visits"),
+    path("visits/rounds/<uuid:round_id>/", views.visit_round, name="visit_round"),
+    path("visits/coverage/<str:code>/", views.visit_coverage, name="visit_coverage"),
+    path("visits/plan/<str:code>/", views.visit_round_plan, name="visit_plan"),
+    path("households/<uuid:household_id>/visit/", views.visit_new, name="visit_new"),
 ]

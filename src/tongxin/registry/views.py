@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from tongxin.core import extensions
 from tongxin.core.errors import NotFound
 from tongxin.core.views import page_view, paginate, wants_fragment
 from tongxin.grid.selectors import ancestors_visible, node_get
@@ -63,6 +64,12 @@ def household_detail(request, household_id: str):
         "trail": _place(request.user, household.node),
         "may_anonymise": household.anonymised_at is None and allows_at(request.user, "household.anonymise",
                                                                          household.node_path),
+        # Staff call the household from its page (a resident is not offered to call themself).
+        "may_call": bool(household.phone) and household.anonymised_at is None
+        and allows_at(request.user, "household.view", household.node_path),
+        # What the apps above the registry do for a household (record a visit, file a request …).
+        "links": extensions.page_links("registry:household", request.user, household),
+        "sections": extensions.page_sections("registry:household", request, household),
     })
 
 

@@ -22,7 +22,7 @@ from tongxin.core.actors import Actor, is_system
 from tongxin.core.errors import Conflict, ValidationFailed
 from tongxin.core.notify import notify
 from tongxin.dispatch import rules
-from tongxin.dispatch.models import DepartmentRole, Request, RequestDepartment, State
+from tongxin.dispatch.models import DepartmentRole, Request, RequestDepartment
 from tongxin.dispatch.services.common import (
     accept_due,
     ancestor_or_self_at,
@@ -34,7 +34,7 @@ from tongxin.dispatch.services.common import (
     working_hours,
 )
 from tongxin.dispatch.workflow import WORKFLOW
-from tongxin.grid.models import Department, Level, Node
+from tongxin.grid.models import Department, Node
 from tongxin.people.selectors import officers_of
 
 RequestRef = Request | uuid.UUID | str
@@ -98,18 +98,12 @@ def request_start(*, actor: Actor, request: RequestRef, note: str = "") -> Reque
 
 
 def _next_level(request: Request) -> Node:
-    """One rung up the ladder: from departments to the county's dispatch centre; from a node to its parent."""
-    if rules.active_departments(request) and request.state in rules.WORKING + (State.ESCALATED,):
-        return rules.county_of(request.node)
-    node = request.handler_node
-    if node.level in (Level.COUNTY, Level.PREFECTURE, Level.REGION) or node.parent_id is None:
+    """One rung up the ladder (``rules.next_level``); at the top, call departments instead."""
+    target = rules.next_level(request)
+    if target is None:
         raise Conflict(_("The request is already at the dispatch centre: call departments instead."),
                        code="top_of_ladder")
-    parent = node.parent
-    # Unit and grid share the grid's workers: a unit's request climbs to the village.
-    while parent.level in (Level.UNIT, Level.GRID) and node.level == Level.UNIT and parent.parent_id:
-        node, parent = parent, parent.parent
-    return parent
+    return target
 
 
 def request_escalate(*, actor: Actor, request: RequestRef, reason: str, departments: Sequence[Department] = (),
