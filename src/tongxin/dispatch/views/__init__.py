@@ -9,10 +9,11 @@ success)."""
 
 from tongxin.dispatch.views.common import due_info
 from tongxin.dispatch.views.detail import request_act, request_detail, request_photo
-from tongxin.dispatch.views.inbox import inbox
+from tongxin.dispatch.views.inbox import inbox, inbox_export
 from tongxin.dispatch.views.mine import my_requests, request_new
-from tongxin.dispatch.views.queue import queue, request_map
-from tongxin.dispatch.views.stats import stats
+from tongxin.dispatch.views.queue import queue, queue_export, request_map
+from tongxin.dispatch.views.stats import stats, stats_export
+from tongxin.dispatch.views.visits import visits_export
 
-__all__ = ["due_info", "inbox", "my_requests", "queue", "request_act", "request_detail", "request_map", "request_new",
-           "request_photo", "stats"]
+__all__ = ["due_info", "inbox", "inbox_export", "my_requests", "queue", "queue_export", "request_act",
+           "request_detail", "request_map", "request_new", "request_photo", "stats", "stats_export", "visits_export"]
