@@ -15,8 +15,8 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import translation
+from django.utils.html import escape
 
 from tests.web.test_dispatch_pages import NOW, add_dispatch, file_request
 from tongxin.core import clock

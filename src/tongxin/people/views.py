@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tongxin.core import clock
 from tongxin.core.errors import (
@@ -195,10 +195,12 @@ def staff_list(request):
     """The role assignments the user may see, at or below a node."""
     node, qs = _staff_filtered(request)
     trail = [*ancestors_visible(actor=request.user, node=node), node] if node else []
-    return render(request, "people/staff.html", {"node": node, "trail": trail, "page": paginate(request, qs),
-                                                 "table": STAFF, "export_url": export_link(request, "people:staff_export")})
+    return render(request, "people/staff.html", {
+        "node": node, "trail": trail, "page": paginate(request, qs), "table": STAFF,
+        "export_url": export_link(request, "people:staff_export")})
 
 
+@require_GET
 @page_view
 def staff_export(request):
     """The staff roster as filtered, every row, to Excel."""

@@ -12,7 +12,7 @@ import json
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tongxin.core.errors import NotFound
 from tongxin.core.export import xlsx_response
@@ -58,6 +58,7 @@ def household_list(request):
     return render(request, "registry/household_list.html", context)
 
 
+@require_GET
 @page_view
 def household_export(request):
     """The household list as filtered, every row, with the members of those households (masked

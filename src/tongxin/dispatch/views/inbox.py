@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from tongxin.core import clock
 from tongxin.core.errors import NotFound
@@ -53,6 +54,7 @@ def inbox(request):
                                                    "export_url": export_link(request, "dispatch:inbox_export")})
 
 
+@require_GET
 @page_view
 def inbox_export(request):
     """The inbox, every row, to Excel."""

@@ -7,6 +7,7 @@ import math
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.views.decorators.http import require_GET
 
 from tongxin.core import clock
 from tongxin.core.errors import NotFound
@@ -18,6 +19,7 @@ from tongxin.dispatch.models import (
     State,
     Urgency,
 )
+from tongxin.dispatch.tables import QUEUE
 from tongxin.dispatch.views.common import (
     MAP_POINTS_MAX,
     _decorate,
@@ -25,7 +27,6 @@ from tongxin.dispatch.views.common import (
     _place_choices,
     due_info,
 )
-from tongxin.dispatch.tables import QUEUE
 from tongxin.dispatch.views.forms import QueueFilter
 from tongxin.grid import selectors as grid_selectors
 from tongxin.grid.models import Node
@@ -69,6 +70,7 @@ def queue(request):
     return render(request, "dispatch/queue.html", context)
 
 
+@require_GET
 @page_view
 def queue_export(request):
     """The queue as shown, with its filters, to Excel (every row, not one page)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from tongxin.core.errors import NotFound, ValidationFailed
 from tongxin.core.export import xlsx_response
@@ -64,6 +65,7 @@ def stats(request):
     return render(request, "dispatch/stats.html", context, status=context["status"])
 
 
+@require_GET
 @page_view
 def stats_export(request):
     """The statistics as shown, one sheet per table, to Excel."""

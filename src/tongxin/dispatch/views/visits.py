@@ -5,6 +5,7 @@ The visit pages draw the same declaration (dispatch.tables.VISITS)."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from tongxin.core.errors import NotFound, parse_id
 from tongxin.core.export import xlsx_response
@@ -16,6 +17,7 @@ from tongxin.grid import selectors as grid_selectors
 from tongxin.people.permissions import user_can
 
 
+@require_GET
 @page_view
 def visits_export(request):
     user = request.user
