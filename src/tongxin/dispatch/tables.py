@@ -98,9 +98,9 @@ FIGURES = (
     Figure("resolved", _("Resolved (incl. closed)"),
            _("Requests with a resolution: those waiting for the resident's rating and those closed.")),
     Figure("waiting_rating", _("Waiting for rating"),
-           _("Resolved, not yet confirmed and rated by the resident (part of \u201cresolved\u201d).")),
+           _("Resolved, not yet confirmed and rated by the resident; counted among the resolved.")),
     Figure("closed", _("Closed"), _("Resolved and confirmed: rated by the resident, or closed automatically when "
-                                    "not rated in time (part of \u201cresolved\u201d).")),
+                                    "not rated in time; counted among the resolved.")),
     Figure("rejected", _("Rejected"), _("Refused with a reason; left out of the completion rate.")),
     Figure("escalations", _("Escalations"), _("Times these requests were escalated, to a higher level or to "
                                               "departments; one request may count several times.")),
@@ -162,7 +162,7 @@ _BY_KEY = {f.key: f for f in (*FIGURES, *RATES)}
 CHILDREN_TABLE = Table(name="stats-children", title=_("Below this place"), columns=(
     Column("name", _("Name"), lambda c: c["name"], cell="dispatch/cells/child.html", width=24),
     Column("level", _("Level"), lambda c: str(Level(c["level"]).label), width=10),
-    Column("code", _("Code"), lambda c: c["code"], width=16),
+    Column("code", _("Place code"), lambda c: c["code"], width=16),
     *(_figure_column(_BY_KEY[k]) for k in ("total", "open", "overdue", "resolved", "waiting_rating", "closed",
                                           "rejected", "escalations")),
     *(_figure_column(_BY_KEY[k], cell="dispatch/cells/share.html")
