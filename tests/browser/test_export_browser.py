@@ -121,7 +121,7 @@ def test_the_statistics_words_agree_and_each_figure_says_what_it_counts(dnet, op
         log_in(page, "dispatch.officer", net.password, language)
         page.goto("/dispatch/stats/?node=540230")
 
-        def figure(key: str) -> int:
+        def figure(key: str, page=page) -> int:
             return int(page.locator(f'#figures [data-figure="{key}"] dd').inner_text())
 
         assert figure("resolved") == 2 and figure("waiting_rating") == 1 and figure("closed") == 1

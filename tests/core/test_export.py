@@ -127,3 +127,15 @@ def test_a_long_filter_is_cut_to_what_the_audit_entry_holds():
 ])
 def test_a_page_shows_the_same_value_as_text(value, kind, shown):
     assert display(value, kind) == shown
+
+
+def test_rows_beyond_what_a_sheet_holds_are_cut_and_the_notes_say_so(monkeypatch):
+    from tongxin.core import export
+
+    monkeypatch.setattr(export, "MAX_ROWS", 3)
+    with translation.override("en"):
+        (n, _place), book = read(Listing(name="things", title="Things",
+                                         sheets=[Sheet(THINGS, (row(i) for i in range(5)))]))
+    assert n == 3 and book.worksheets[0].max_row == 4
+    notes = [[c.value for c in r] for r in book.worksheets[-1].iter_rows()]
+    assert notes[-1][0] == "Cut short" and "3" in notes[-1][1]

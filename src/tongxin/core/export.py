@@ -99,7 +99,7 @@ def write(listing: Listing, out) -> tuple[int, str | None]:
     book.set_properties({"title": str(listing.title), "comments": gettext("Exported from Tongxin")})
     writer = _Writer(book)
     taken: set[str] = set()
-    total, place = 0, None
+    total, place, cut = 0, None, False
     for part in listing.sheets:
         table = part.table
         sheet = book.add_worksheet(_sheet_name(part.name, taken))
@@ -111,6 +111,7 @@ def write(listing: Listing, out) -> tuple[int, str | None]:
         n = 0
         for row in part.rows:
             if n >= MAX_ROWS:
+                cut = True
                 break
             n += 1
             for col, (column, value) in enumerate(table.cells(row)):
@@ -126,6 +127,9 @@ def write(listing: Listing, out) -> tuple[int, str | None]:
     lines = [(gettext("List"), str(listing.title)),
              (gettext("Made at"), timezone.localtime(clock.now()).strftime("%Y-%m-%d %H:%M")),
              *((str(f.label), f.text) for f in listing.filters)]
+    if cut:
+        lines.append((gettext("Cut short"), gettext("A sheet holds at most %(n)s rows: narrow the filter to see "
+                                                    "the rest.") % {"n": MAX_ROWS}))
     for i, (label, value) in enumerate(lines):
         notes.write_string(i, 0, label, writer.header)
         notes.write_string(i, 1, value)

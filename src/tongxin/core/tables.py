@@ -16,9 +16,8 @@ that value, never a second computation.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 
@@ -118,15 +117,7 @@ def display(value: Any, kind: str = Kind.TEXT) -> str:
     if kind == Kind.SHARE:
         return f"{round(float(value) * 100, 1)}%"
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) \
-            else value.strftime("%Y-%m-%d %H:%M")
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return str(value)
     return str(value)
-
-
-def rows_of(table: Table, rows: Iterable[Any]) -> Iterator[tuple[Any, list[tuple[Column, Any]]]]:
-    for row in rows:
-        yield row, table.cells(row)
