@@ -366,3 +366,32 @@ def test_lists_and_a_request_offer_print(client_as, dnet):
     css = open(__import__("tongxin").__path__[0] + "/static/tongxin/site.css", encoding="utf-8").read()
     printed = css[css.index("@media print"):]
     assert "size: A4" in printed and '"Noto Serif Tibetan"' in printed and '"Noto Sans CJK SC"' in printed
+
+
+def test_exports_cost_the_same_queries_for_few_rows_as_for_many(client_as, dnet):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(client, url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            workbook(client.get(url))
+        return len(queries)
+
+    officer = client_as(dnet.users.dispatch_officer)
+    worker = client_as(dnet.users.grid_worker)
+    a_queue(dnet)
+    few = count(officer, reverse("dispatch:queue_export")), count(worker, reverse("registry:household_export"))
+    for n in range(6):
+        req = file_request(dnet, household=dnet.households.h1, description=f"第 {n} 件")
+        services.request_escalate(actor=dnet.users.dispatch_officer, request=req, reason="需要水利局",
+                                  departments=[dnet.departments["water"]])
+    from tests.factories import Factory, id_number
+
+    make = Factory(start=9100)
+    for n in range(5):
+        h = make.household(dnet.nodes.unit1, actor=dnet.users.grid_worker, number=f"A-01{n:02d}", head_name="次仁",
+                           address="东村", phone="", preferred_language="bo")
+        make.resident(h, actor=dnet.users.grid_worker, name="次仁", sex="M", birth=dt.date(1980, 1, 1),
+                      number=id_number(dt.date(1980, 1, 1), 300 + n), relation="head")
+    many = count(officer, reverse("dispatch:queue_export")), count(worker, reverse("registry:household_export"))
+    assert many == few
