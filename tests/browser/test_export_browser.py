@@ -79,6 +79,14 @@ def test_the_queue_export_downloaded_in_the_browser_is_the_table_cell_by_cell(dn
     texts = "".join(str(c.value) for row in sheet.iter_rows() for c in row)
     assert {"zh-hans": "一号联户单元", "bo": "མཉམ་སྡོད་ཚན་ཁག་དང་པོ།"}[language] in texts
 
+    # The list on paper: the table without the header, filters and buttons.
+    page.emulate_media(media="print")
+    expect(page.locator("form.filter")).to_be_hidden()
+    expect(page.locator(".list-tools")).to_be_hidden()
+    expect(page.locator("main p.actions")).to_be_hidden()
+    expect(page.locator("#queue tbody tr")).to_have_count(len(requests))
+    shot(page, f"print-queue-{language}-desktop")
+
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_request_prints_on_one_a4_sheet(dnet, open_page, shot, language):  # noqa: F811
