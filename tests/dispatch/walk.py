@@ -86,6 +86,11 @@ def contribute(rows) -> None:
         "POST /api/v1/visits": lambda s: {"household": str(s.household.pk), "visited_on": today(),
                                           "round": str(s.visit_round.pk), "findings": "All well."},
     })
+    # The lists' exports, filtered to a place (and a visit round): outside scope is 404.
+    rows.page_queries.update({"dispatch:queue_export": ("node",), "dispatch:stats_export": ("node",),
+                              "dispatch:visits_export": ("node", "round")})
+    rows.page_unscoped["dispatch:inbox_export"] = ("the caller's own departments' inbox: it takes no place or "
+                                                   "object, and lists only requests in the caller's scope")
     rows.unscoped["GET /api/v1/request-categories"] = "the public catalogue, the same for everyone"
     rows.prepare.update({
         "POST /api/v1/requests/{request_id}/start": _accept,

@@ -146,8 +146,12 @@ def _msg_period() -> str:
     return _("The period must start before it ends.")
 
 
-STAT_FIELDS = ("total", "open", "resolved", "closed", "rejected", "overdue", "escalations", "accepted",
-               "accepted_on_time", "resolved_on_time", "rated", "satisfied")
+# What each figure counts (the page's words for them, and their explanations, are declared once
+# in dispatch/tables.py): "resolved" counts every request with a resolution in force, so it is
+# "waiting_rating" (state resolved: not yet confirmed by the resident) plus "closed"; a reopened
+# request loses its resolution and counts as open again.
+STAT_FIELDS = ("total", "open", "resolved", "waiting_rating", "closed", "rejected", "overdue", "escalations",
+               "accepted", "accepted_on_time", "resolved_on_time", "rated", "satisfied")
 
 
 def _stat_aggregates(now: dt.datetime) -> dict:
@@ -155,6 +159,7 @@ def _stat_aggregates(now: dt.datetime) -> dict:
         "total": Count("pk"),
         "open": Count("pk", filter=Q(state__in=OPEN_STATES)),
         "resolved": Count("pk", filter=Q(resolved_at__isnull=False)),
+        "waiting_rating": Count("pk", filter=Q(state=State.RESOLVED)),
         "closed": Count("pk", filter=Q(state=State.CLOSED)),
         "rejected": Count("pk", filter=Q(state=State.REJECTED)),
         "overdue": Count("pk", filter=Q(state__in=WAITING, accept_due__lt=now) | Q(state__in=WORKING,

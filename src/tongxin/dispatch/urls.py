@@ -5,9 +5,13 @@ from tongxin.dispatch import views
 app_name = "dispatch"
 urlpatterns = [
     path("dispatch/", views.queue, name="queue"),
+    path("dispatch/export.xlsx", views.queue_export, name="queue_export"),
     path("dispatch/map/", views.request_map, name="map"),
     path("dispatch/inbox/", views.inbox, name="inbox"),
+    path("dispatch/inbox/export.xlsx", views.inbox_export, name="inbox_export"),
     path("dispatch/stats/", views.stats, name="stats"),
+    path("dispatch/stats/export.xlsx", views.stats_export, name="stats_export"),
+    path("dispatch/visits/export.xlsx", views.visits_export, name="visits_export"),
     # Notifications link here: keep this address.
     path("dispatch/requests/<uuid:request_id>/", views.request_detail, name="request"),
     path("dispatch/requests/<uuid:request_id>/<slug:action>/", views.request_act, name="act"),

@@ -10,13 +10,20 @@ success)."""
 
 from tongxin.dispatch.views.common import due_info
 from tongxin.dispatch.views.detail import request_act, request_detail, request_photo
-from tongxin.dispatch.views.inbox import inbox
+from tongxin.dispatch.views.inbox import inbox, inbox_export
 from tongxin.dispatch.views.mine import my_requests, request_new
-from tongxin.dispatch.views.queue import queue, request_map
-from tongxin.dispatch.views.stats import stats
+from tongxin.dispatch.views.queue import queue, queue_export, request_map
+from tongxin.dispatch.views.stats import stats, stats_export
 from tongxin.dispatch.views.today import today
-from tongxin.dispatch.views.visits import visit_coverage, visit_new, visit_round, visit_round_plan, visits_home
+from tongxin.dispatch.views.visits import (
+    visit_coverage,
+    visit_new,
+    visit_round,
+    visit_round_plan,
+    visits_export,
+    visits_home,
+)
 
-__all__ = ["due_info", "inbox", "my_requests", "queue", "request_act", "request_detail", "request_map", "request_new",
-           "request_photo", "stats", "today", "visit_coverage", "visit_new", "visit_round", "visit_round_plan",
-           "visits_home"]
+__all__ = ["due_info", "inbox", "inbox_export", "my_requests", "queue", "queue_export", "request_act",
+           "request_detail", "request_map", "request_new", "request_photo", "stats", "stats_export", "today",
+           "visit_coverage", "visit_new", "visit_round", "visit_round_plan", "visits_export", "visits_home"]

@@ -7,15 +7,19 @@ import math
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.views.decorators.http import require_GET
 
 from tongxin.core import clock
 from tongxin.core.errors import NotFound
-from tongxin.core.views import page_view, paginate, wants_fragment
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Listing, Sheet
+from tongxin.core.views import export_link, form_filters, page_view, paginate, wants_fragment
 from tongxin.dispatch import selectors
 from tongxin.dispatch.models import (
     State,
     Urgency,
 )
+from tongxin.dispatch.tables import QUEUE
 from tongxin.dispatch.views.common import (
     MAP_POINTS_MAX,
     _decorate,
@@ -30,7 +34,8 @@ from tongxin.people.permissions import user_can
 from tongxin.people.scope import scope_roots
 
 
-def _queue_context(request) -> dict:
+def _queue_filtered(request):
+    """The queue's filter form, its place, and the requests it selects (the page and its export alike)."""
     user = request.user
     form = QueueFilter(request.GET or None, user=user)
     form.is_valid()  # a field with a bad value is shown with its error and left out of the filter
@@ -40,11 +45,17 @@ def _queue_context(request) -> dict:
                    department=data.get("department") or None)
     requests = selectors.request_list(open_only=True, overdue=bool(data.get("overdue")), **filters)
     requests = requests.defer("node__boundary", "handler_node__boundary", "description")
+    return form, node, filters, requests
+
+
+def _queue_context(request) -> dict:
+    form, node, filters, requests = _queue_filtered(request)
     page = paginate(request, requests)
     now = clock.now()
     _decorate(page.items, now)
     overdue = selectors.request_list(overdue=True, **filters).count()
-    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now}
+    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now, "table": QUEUE,
+            "export_url": export_link(request, "dispatch:queue_export")}
 
 
 @page_view
@@ -58,6 +69,17 @@ def queue(request):
         return render(request, "dispatch/_queue_results.html", context)
     return render(request, "dispatch/queue.html", context)
 
+
+@require_GET
+@page_view
+def queue_export(request):
+    """The queue as shown, with its filters, to Excel (every row, not one page)."""
+    if not _may_watch(request.user):
+        raise NotFound()
+    form, node, _filters, requests = _queue_filtered(request)
+    listing = Listing(name=QUEUE.name, title=QUEUE.title, sheets=[Sheet(QUEUE, requests.iterator(chunk_size=500))],
+                      filters=form_filters(form), place=node.path if node else "")
+    return xlsx_response(actor=request.user, listing=listing)
 
 
 # --- the map -----------------------------------------------------------------------------

@@ -1,32 +1,32 @@
-"""Statistics of requests for a node and its children."""
+"""Statistics of requests for a node and its children.
+
+Every figure's words and what it counts are declared once in dispatch/tables.py: the page's
+headline, its tables and the export read the same declarations, so "resolved (incl. closed)"
+in the headline is the sum of "waiting for rating" and "closed" below it.
+"""
 
 from __future__ import annotations
 
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from tongxin.core.errors import NotFound, ValidationFailed
-from tongxin.core.views import page_view
-from tongxin.dispatch import selectors
-from tongxin.dispatch.models import (
-    State,
-)
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Filter, Listing, Sheet
+from tongxin.core.views import export_link, page_view
+from tongxin.dispatch import selectors, tables
 from tongxin.dispatch.views.common import _category_choices, _code
 from tongxin.dispatch.views.forms import StatsFilter
 from tongxin.grid import selectors as grid_selectors
-from tongxin.grid.models import Level
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import scope_roots
 
 # --- statistics --------------------------------------------------------------------------
 
 
-def _share(value) -> dict | None:
-    return None if value is None else {"percent": round(value * 100, 1), "width": round(value * 100)}
-
-
-@page_view
-def stats(request):
+def _stats_figures(request) -> dict:
+    """The filter, the place and its figures; a bad period is shown with its error (422)."""
     user = request.user
     if not user_can(user, "dispatch.stats"):
         raise NotFound()
@@ -46,22 +46,42 @@ def stats(request):
                 form.add_error("start", str(m))
         figures, status = selectors.request_stats(actor=user, node=node), 422
     categories = dict(_category_choices(include_private=True))
-    rates = [
-        (_("Accepted on time"), _share(figures["on_time_acceptance_rate"])),
-        (_("Resolved on time"), _share(figures["on_time_resolution_rate"])),
-        (_("Completion rate"), _share(figures["completion_rate"])),
-        (_("Satisfaction rate"), _share(figures["satisfaction_rate"])),
-    ]
-    total = figures["total"] or 0
-    by_state = [(State(s).label, n, round(100 * n / total) if total else 0) for s, n in figures["by_state"].items()]
-    by_category = sorted(((categories.get(c, c), n, round(100 * n / total) if total else 0)
-                          for c, n in figures["by_category"].items()), key=lambda row: -row[1])
-    children = [{**c, "completion": _share(c["completion_rate"]), "on_time": _share(c["on_time_resolution_rate"]),
-                 "satisfaction": _share(c["satisfaction_rate"]), "level_label": Level(c["level"]).label}
-                for c in figures["children"]]
-    return render(request, "dispatch/stats.html", {
-        "form": form, "node": node, "figures": figures, "rates": rates, "by_state": by_state,
-        "by_category": by_category, "children": children,
-    }, status=status)
+    return {
+        "form": form, "node": node, "figures": figures, "status": status,
+        "headline": tables.figure_rows(figures, tables.FIGURES),
+        "rates": tables.figure_rows(figures, tables.RATES),
+        "by_state": tables.state_rows(figures),
+        "by_category": tables.category_rows(figures, categories),
+        "children": figures["children"],
+    }
 
 
+@page_view
+def stats(request):
+    context = _stats_figures(request)
+    context.update(figures_table=tables.FIGURES_TABLE, rates_table=tables.RATES_TABLE,
+                   states_table=tables.STATES_TABLE, categories_table=tables.CATEGORIES_TABLE,
+                   children_table=tables.CHILDREN_TABLE, export_url=export_link(request, "dispatch:stats_export"))
+    return render(request, "dispatch/stats.html", context, status=context["status"])
+
+
+@require_GET
+@page_view
+def stats_export(request):
+    """The statistics as shown, one sheet per table, to Excel."""
+    context = _stats_figures(request)
+    if context["status"] != 200:
+        raise ValidationFailed(fields={k: [str(m) for m in v] for k, v in context["form"].errors.items()})
+    node, figures = context["node"], context["figures"]
+    period = f"{figures['from']:%Y-%m-%d} – {figures['to']:%Y-%m-%d}"
+    filters = [Filter(key="node", raw=node.code, label=_("Place"), shown=f"{node.name} ({node.code})"),
+               Filter(key="period", raw=f"{figures['from']:%Y-%m-%d}..{figures['to']:%Y-%m-%d}",
+                      label=_("Requests filed"), shown=period)]
+    listing = Listing(name="stats", title=_("Request statistics"), filters=filters, place=node.path, sheets=[
+        Sheet(tables.FIGURES_TABLE, context["headline"]),
+        Sheet(tables.RATES_TABLE, context["rates"]),
+        Sheet(tables.STATES_TABLE, context["by_state"]),
+        Sheet(tables.CATEGORIES_TABLE, context["by_category"]),
+        Sheet(tables.CHILDREN_TABLE, context["children"]),
+    ])
+    return xlsx_response(actor=request.user, listing=listing)

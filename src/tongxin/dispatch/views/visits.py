@@ -1,6 +1,7 @@
 """敲门行动 in the pages: the rounds in scope, one round as a list of households to visit (not
 yet visited first), recording a visit from a household (a finding may open a request in the
-same step), coverage by child node with the households nobody visited, and planning a round.
+same step), coverage by child node with the households nobody visited, planning a round, and
+the visits out to Excel (the columns declared once in ``dispatch.tables.VISITS``).
 
 Views are thin: the reads are dispatch selectors, the writes ``services.visit_record`` and
 ``services.visit_round_plan``; every list naming heads of households is audited
@@ -17,12 +18,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from tongxin.core import clock
-from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
+from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed, parse_id
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Filter, Listing, Sheet
 from tongxin.core.views import page_view, paginate
 from tongxin.dispatch import selectors, services
 from tongxin.dispatch.models import Urgency, VisitRound
+from tongxin.dispatch.tables import VISITS
 from tongxin.dispatch.views.common import _category_choices, _code, _safe_next
 from tongxin.grid import selectors as grid_selectors
 from tongxin.grid.models import Level
@@ -84,6 +89,7 @@ def visits_home(request):
     places = [grid_selectors.node_get(actor=user, code=code) for code in roots[:10]]
     return render(request, "dispatch/visits.html", {
         "rounds": rounds, "places": places, "today": today, "may_plan": _may_plan_somewhere(user),
+        "export_url": reverse("dispatch:visits_export"),
     })
 
 
@@ -99,6 +105,7 @@ def visit_round(request, round_id):
     return render(request, "dispatch/visit_round.html", {
         "round": the_round, "page": page, "may_record": may_record and the_round.status != "upcoming",
         "may_plan": allows_at(user, "visit.plan", the_round.node_path),
+        "export_url": reverse("dispatch:visits_export") + f"?round={the_round.pk}",
     })
 
 
@@ -293,3 +300,27 @@ def visit_round_plan(request, code: str):
     return render(request, "dispatch/visit_plan.html", {
         "form": form, "grid": grid, "trail": grid_selectors.ancestors_visible(actor=user, node=grid),
     }, status=status)
+
+
+@require_GET
+@page_view
+def visits_export(request):
+    user = request.user
+    if not user_can(user, "visit.view"):
+        raise NotFound()
+    code = (request.GET.get("node") or "").strip()[:18]
+    node = grid_selectors.node_get(actor=user, code=code) if code else None
+    round_id = (request.GET.get("round") or "").strip()
+    filters = []
+    if node is not None:
+        filters.append(Filter(key="node", raw=node.code, label=_("Place"), shown=f"{node.name} ({node.code})"))
+    if round_id:
+        found = selectors.visit_rounds(actor=user).filter(pk=parse_id(round_id)).first()
+        if found is None:
+            raise NotFound()
+        filters.append(Filter(key="round", raw=str(found.pk), label=_("Visit round"), shown=found.title))
+    visits = (selectors.visit_list(actor=user, node=node, visit_round=round_id or None)
+              .select_related("request").defer("node__boundary"))
+    return xlsx_response(actor=user, listing=Listing(
+        name=VISITS.name, title=VISITS.title, filters=filters, place=node.path if node else "",
+        sheets=[Sheet(VISITS, visits.iterator(chunk_size=500))]))
