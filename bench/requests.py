@@ -1,10 +1,12 @@
 """Benchmark: filing requests through the API under concurrency, against a bare endpoint
 of the same stack doing one insert, measured in the same run on PostgreSQL.
 
-    /tmp/venv/bin/python bench/requests.py [--rounds 3] [--seconds 10] [--clients 8]
+    .venv/bin/python bench/requests.py [--rounds 3] [--seconds 10] [--clients 8]
 
 Prints the rate of each and their ratio (target: filing at least 0.6 of the bare rate),
-round by round and as the median of the rounds.
+round by round and as the median of the rounds, with the CPU time per request of the
+server and of PostgreSQL (on a small machine the load generator, the server and the
+database share the cores, so CPU per request is what sets the rate).
 The server runs in its own process (waitress, as ``tongxin serve``); the load generator
 is this process, with one keep-alive connection per client thread.
 """
@@ -23,6 +25,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
 from tongxin.core.actors import SYSTEM
 
 HERE = Path(__file__).resolve().parent
@@ -86,8 +89,35 @@ def start_server(url: str, port: int, threads: int) -> subprocess.Popen:
     raise SystemExit("the server did not start")
 
 
-def load(port: int, path: str, body_for, token: str, clients: int, seconds: float) -> tuple[float, list[float], int]:
-    """``clients`` threads post for ``seconds``; returns (requests per second, latencies, errors)."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time a process has used so far (user and system; Linux ``/proc``), 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL processes (0 where there is no ``/proc``
+    or the server runs elsewhere); the server's backends live as long as the benchmark's
+    persistent connections, so a difference over a round is that round's work."""
+    total = 0.0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(entry.name))
+        except OSError:
+            continue
+    return total
+
+
+def load(port: int, path: str, body_for, token: str, clients: int, seconds: float,
+         server: int = 0) -> tuple[float, list[float], int, float, float]:
+    """``clients`` threads post for ``seconds``; returns (requests per second, latencies, errors,
+    the server's and PostgreSQL's CPU milliseconds per request)."""
+    cpu_before = cpu_seconds(server) if server else 0.0
+    pg_before = postgres_cpu_seconds()
     stop = time.monotonic() + seconds
     latencies: list[float] = []
     errors = [0]
@@ -119,7 +149,9 @@ def load(port: int, path: str, body_for, token: str, clients: int, seconds: floa
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
-    return len(latencies) / elapsed, latencies, errors[0]
+    cpu = (cpu_seconds(server) - cpu_before) * 1000 / len(latencies) if server and latencies else float("nan")
+    pg = (postgres_cpu_seconds() - pg_before) * 1000 / len(latencies) if latencies else float("nan")
+    return len(latencies) / elapsed, latencies, errors[0], cpu, pg
 
 
 def main() -> int:
@@ -147,8 +179,8 @@ def main() -> int:
         # machine falls on both alike; the figure is the median of the rounds' ratios.
         rounds = []
         for _ in range(args.rounds):
-            bare = load(port, "/bench/bare", bare_body, setup["token"], args.clients, args.seconds)
-            filed = load(port, "/api/v1/requests", file_body, setup["token"], args.clients, args.seconds)
+            bare = load(port, "/bench/bare", bare_body, setup["token"], args.clients, args.seconds, server.pid)
+            filed = load(port, "/api/v1/requests", file_body, setup["token"], args.clients, args.seconds, server.pid)
             rounds.append((bare, filed))
     finally:
         server.terminate()
@@ -161,12 +193,15 @@ def main() -> int:
           f"each, PostgreSQL, persistent connections")
     ratios = []
     bare_err = file_err = 0
-    for i, ((bare_rate, bare_lat, b_err), (file_rate, file_lat, f_err)) in enumerate(rounds, 1):
+    for i, ((bare_rate, bare_lat, b_err, b_cpu, b_pg), (file_rate, file_lat, f_err, f_cpu, f_pg)) in enumerate(
+            rounds, 1):
         ratio = file_rate / bare_rate if bare_rate else float("nan")
         ratios.append(ratio)
         bare_err, file_err = bare_err + b_err, file_err + f_err
-        print(f"round {i}: bare insert {bare_rate:7.1f}/s (p50 {p50(bare_lat):.1f} ms, errors {b_err}); "
-              f"file a request {file_rate:6.1f}/s (p50 {p50(file_lat):.1f} ms, errors {f_err}); ratio {ratio:.2f}")
+        print(f"round {i}: bare insert {bare_rate:7.1f}/s (p50 {p50(bare_lat):.1f} ms, CPU server {b_cpu:.1f} ms "
+              f"PostgreSQL {b_pg:.1f} ms, errors {b_err}); file a request {file_rate:6.1f}/s (p50 "
+              f"{p50(file_lat):.1f} ms, CPU server {f_cpu:.1f} ms PostgreSQL {f_pg:.1f} ms, errors {f_err}); "
+              f"ratio {ratio:.2f}")
     print(f"baseline bare insert: {statistics.median(r[0][0] for r in rounds):8.1f}/s (median)")
     print(f"file a request:       {statistics.median(r[1][0] for r in rounds):8.1f}/s (median)")
     print(f"ratio filing/bare: {statistics.median(ratios):.2f} (median of {len(ratios)}; target >= {TARGET})")

@@ -118,10 +118,19 @@ def page_routes() -> list[Route]:
         if route.startswith(("api/", "i18n/", "static/", *PUBLIC_PAGES)):
             continue
         names = tuple(m.group("name") for m in _CONVERTER.finditer(route)) or tuple(pattern.pattern.regex.groupindex)
+        name = f"{namespace}{pattern.name}" if pattern.name else ""
         if names:
-            routes.append(Route(kind="page", method="GET", path="/" + route, path_params=names,
-                                name=f"{namespace}{pattern.name}" if pattern.name else ""))
+            routes.append(Route(kind="page", method="GET", path="/" + route, path_params=names, name=name))
+        elif name in ROWS.page_queries:  # a list's export: its object is a place in the query
+            routes.append(Route(kind="page", method="GET", path="/" + route, path_params=(),
+                                query_params=tuple((q, True) for q in ROWS.page_queries[name]), name=name))
     return routes
+
+
+def export_routes() -> list[str]:
+    """Every page that answers a file of a list (its address ends in .xlsx)."""
+    return [f"{namespace}{pattern.name}" for route, pattern, namespace in _patterns(get_resolver())
+            if route.endswith(".xlsx")]
 
 
 # --- what each parameter means: the apps' rows (tests/<app>/walk.py) ----------------------
@@ -240,7 +249,7 @@ def _takes_objects(route: Route) -> bool:
 def _call(client, route: Route, path: str, query: dict, body: dict | None):
     """Call the route; answers (response, whether it was a write)."""
     if route.kind == "page":
-        response = client.get(path, follow=True)
+        response = client.get(path, query, follow=True)
         if response.status_code == 405:  # a page that only takes a form
             # Not followed: the page it redirects to may write an entry of its own (a view).
             return client.post(path, PAGE_FORMS.get(route.name, {})), True
@@ -285,9 +294,19 @@ def test_the_walk_fails_loudly_on_a_parameter_it_cannot_fill(world):
 def test_the_page_walk_discovers_routes_from_the_resolver():
     # Pages are written beside the API; whatever is there now is discovered, with its parameters.
     for route in PAGE_ROUTES:
-        assert route.path.startswith("/") and route.path_params
+        assert route.path.startswith("/") and (route.path_params or route.query_params)
     found = {p.name for _, p, _ in _patterns(get_resolver())}
     assert "node_detail" in found and "resident_detail" in found  # the API's own patterns, at least
+
+
+def test_every_export_is_walked_or_explained():
+    """A list's export copies data out of the platform: each is walked from a place in its query,
+    or says why it names no object (it lists the caller's own work)."""
+    walked = {r.name for r in PAGE_ROUTES}
+    exports = export_routes()
+    assert len(exports) >= 6  # queue, inbox, households, staff, visits, statistics
+    unexplained = [n for n in exports if n not in walked and n not in ROWS.page_unscoped]
+    assert not unexplained, f"exports the walk does not try and page_unscoped does not explain: {unexplained}"
 
 
 def _insider(route: Route) -> str:

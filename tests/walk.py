@@ -27,6 +27,11 @@ class WalkRows:
     page_plain: dict[str, str] = dataclasses.field(default_factory=dict)
     # Form fields a page that takes POST needs to succeed (by URL name).
     page_forms: dict[str, dict] = dataclasses.field(default_factory=dict)
+    # Pages that name their object only in the query (a list's export filtered to a place), by
+    # URL name: the query parameters (each filled through ``query_refs``) the walk sends.
+    page_queries: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # Pages without an object of anyone's scope in their address (by URL name), with the reason.
+    page_unscoped: dict[str, str] = dataclasses.field(default_factory=dict)
     # Query parameters that name an object.
     query_refs: dict[str, Callable[[Any], str]] = dataclasses.field(default_factory=dict)
     # Query parameters that name no object: a filler when the route requires one (None: none needed).

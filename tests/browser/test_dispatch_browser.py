@@ -15,10 +15,12 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import expect
 
+from tests.factories import Factory
 from tests.web.test_dispatch_pages import NOW, add_dispatch
 from tongxin.core import clock
 from tongxin.dispatch import services
 from tongxin.dispatch.models import Category, Request, State
+from tongxin.people.roles import Role
 
 pytestmark = pytest.mark.browser
 
@@ -137,8 +139,12 @@ def test_the_ladder_from_doorstep_to_department_and_back(dnet, open_page, shot, 
     submit(officer, officer.locator("#do-resolve button[type=submit]"))
     expect(officer.locator("#state")).to_have_text(state(language, State.RESOLVED))
 
+    # The grid worker who filed it accepted it and blew the whistle: a handler, offered no rating.
+    worker.reload()
+    expect(worker.locator("#state")).to_have_text(state(language, State.RESOLVED))
+    expect(worker.locator("#do-rate")).to_have_count(0)
     # The reporter side rates it: the resident in Tibetan (their preferred language, no
-    # switcher), or the grid worker who filed it, in Chinese.
+    # switcher), or, in Chinese, the village's staff recording it with the resident.
     if language == "bo":
         rater = open_page("phone")
         log_in(rater, "resident.a1", net.password)
@@ -148,8 +154,9 @@ def test_the_ladder_from_doorstep_to_department_and_back(dnet, open_page, shot, 
         expect(card).to_contain_text(state("bo", State.RESOLVED))
         submit(rater, card.get_by_role("link").first)
     else:
-        rater = worker
-        rater.reload()
+        rater = open_page("phone")
+        log_in(rater, "village.staff", net.password, language)
+        rater.goto(f"/dispatch/requests/{req.pk}/")
     expect(rater.locator("#state")).to_have_text(state(language, State.RESOLVED))
     rater.locator("#do-rate input[name=rating][value='5']").check()
     rater.fill("#id_comment", "ཐུགས་རྗེ་ཆེ། 谢谢")
@@ -161,6 +168,7 @@ def test_the_ladder_from_doorstep_to_department_and_back(dnet, open_page, shot, 
     rater.set_viewport_size({"width": 1280, "height": 800})
     shot(rater, f"dispatch-detail-timeline-{language}-desktop")
     assert Request.objects.get().state == State.CLOSED and Request.objects.get().rating == 5
+    assert Request.objects.get().rating_by_handlers is False  # the county's bureau handled it: it counts
 
 
 # --- the queue, the map and the form, for the eye -------------------------------------------
@@ -274,7 +282,11 @@ def test_statistics_for_the_county_and_its_townships(dnet, open_page, shot, lang
     officer = dnet.users.dispatch_officer
     services.request_accept(actor=officer, request=urgent)
     services.request_resolve(actor=officer, request=urgent, resolution="加固了墙体")
-    services.request_rate(actor=dnet.users.grid_worker, request=urgent, rating=4)
+    # Rated by household A-0002's own account (whoever handled it may not, and a rating by the
+    # handler's side would not count).
+    make = Factory(start=8600)
+    resident = make.link(make.user("resident.a2", Role.RESIDENT, dnet.nodes.unit1), dnet.households.h2)
+    services.request_rate(actor=resident, request=urgent, rating=4)
     page = open_page("desktop")
     log_in(page, "dispatch.officer", dnet.password, language)
     submit(page, page.locator("nav.menu a[href='/dispatch/stats/']"))

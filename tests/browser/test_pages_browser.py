@@ -67,7 +67,7 @@ def enrol(user) -> str:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_login_lands_a_grid_worker_on_their_grid(net, open_page, shot, language):
+def test_login_lands_a_grid_worker_on_their_day_and_grid(net, open_page, shot, language):
     page = open_page("phone")
     start(page, language)
     expect(page.locator("#id_username")).to_be_visible()
@@ -78,6 +78,11 @@ def test_login_lands_a_grid_worker_on_their_grid(net, open_page, shot, language)
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
 
     submit_password(page, "grid.worker1", net.password)
+    # A grid worker lands on their grid's day (issue 9); their grid is one tap away.
+    expect(page).to_have_url(re.compile(r"/today/$"))
+    expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])
+    with page.expect_navigation():
+        page.locator("nav.menu a[href='/network/']").click()
     expect(page).to_have_url(re.compile(r"/network/540230100001001/$"))
     expect(page.locator("h1")).to_have_text(GRID1[language])
     expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[language])

@@ -30,7 +30,9 @@ def test_the_api_root_holds_every_apps_routes():
 def _menu_as_the_kernel_wrote_it(user) -> list[str]:
     """The menu before apps registered it (core/context.py and base.html of the earlier code)."""
     handles = user_can(user, "request.handle")
+    grid_work = bool(roles_of(user) & {Role.GRID_WORKER, Role.GRID_LEADER})
     rule = [
+        ("dispatch:today", grid_work),  # issue 9: a grid worker's day, first
         ("grid:top", user_can(user, "node.view")),
         ("registry:household_list", user_can(user, "household.view")),
         ("people:staff", user_can(user, "staff.view")),
@@ -41,6 +43,7 @@ def _menu_as_the_kernel_wrote_it(user) -> list[str]:
         ("dispatch:map", handles or user_can(user, "dispatch.stats")),
         # issue 9: the grid's workers record the resident's confirmation and rating at the doorstep
         ("dispatch:to_confirm", bool(roles_of(user) & {Role.GRID_WORKER, Role.GRID_LEADER})),
+        ("dispatch:visits", user_can(user, "visit.view")),  # issue 9: door-knocking rounds
         ("dispatch:inbox", Role.DEPARTMENT_OFFICER in roles_of(user)),
         ("dispatch:stats", user_can(user, "dispatch.stats")),
         ("dispatch:my_requests", user_can(user, "request.file") and not handles),
@@ -65,8 +68,12 @@ def test_the_registered_menu_is_the_one_every_role_had(shared_network):
 
 @pytest.mark.django_db
 def test_the_start_page_follows_the_registered_order(shared_network):
-    worker = shared_network.user("grid_worker_a")
-    assert extensions.start_page(worker) == reverse("grid:top")
+    # Each role lands where its work is (issue 9): the grid's day, the queue, the inbox; the
+    # network for the others who see it; a resident's household.
+    assert extensions.start_page(shared_network.user("grid_worker_a")) == reverse("dispatch:today")
+    assert extensions.start_page(shared_network.user("dispatch_officer")) == reverse("dispatch:queue")
+    assert extensions.start_page(shared_network.user("department_officer")) == reverse("dispatch:inbox")
+    assert extensions.start_page(shared_network.user("village1_staff")) == reverse("grid:top")
     resident = shared_network.user("resident_a")
     assert extensions.start_page(resident) == reverse("registry:household",
                                                       kwargs={"household_id": resident.household_id})
@@ -87,3 +94,26 @@ def test_the_scope_function_is_the_one_people_registered(shared_network):
     assert list(access.restrict(Node.objects.all(), worker, "node.view")) == list(
         scope.restrict(Node.objects.all(), worker, "node.view"))
     assert access.scope_roots(worker, "node.view") == scope.scope_roots(worker, "node.view")
+
+
+def test_a_records_page_shows_the_buttons_and_blocks_the_apps_registered_for_it():
+    """The household page knows no app above the registry: dispatch registers its buttons and blocks."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        links = {str(link.label) for link in extensions._page_links if link.page == "registry:household"}
+    assert {"Record a visit", "File a request"} <= links
+    templates = [s.template for s in extensions._page_sections if s.page == "registry:household"]
+    assert templates == ["dispatch/_household_requests.html", "dispatch/_household_visits.html"]
+    # Registering again at the same order replaces; a predicate decides per user and record.
+    saved = list(extensions._page_links)
+    try:
+        extensions.add_page_link(page="test:page", label="A", url=lambda obj: f"/a/{obj}", order=1,
+                                 visible=lambda user, obj: obj == "yes")
+        extensions.add_page_link(page="test:page", label="B", url=lambda obj: f"/b/{obj}", order=1,
+                                 visible=lambda user, obj: obj == "yes")
+        assert extensions.page_links("test:page", None, "yes") == [{"label": "B", "url": "/b/yes",
+                                                                   "primary": False}]
+        assert extensions.page_links("test:page", None, "no") == []
+    finally:
+        extensions._page_links[:] = saved

@@ -21,11 +21,12 @@ from tests.factories import (
 )
 from tongxin.grid.models import Department, Node
 from tongxin.people.models import User
+from tongxin.people.roles import Role
 from tongxin.registry.models import Household
 
 __all__ = ["COUNTY", "PASSWORD", "TZ", "ApiClient", "Net", "at", "audit_count", "build_net", "count_queries",
            "database_state", "ensure_categories", "file_request", "login", "make_household", "make_node",
-           "make_user"]
+           "make_resident", "make_user"]
 
 _make = Factory(start=9000)
 
@@ -45,6 +46,11 @@ def make_household(unit: Node, number: str) -> Household:
 def make_user(name: str, role: str | None, node: Node | None, *, department: Department | None = None,
               language: str = "zh-hans") -> User:
     return _make.user(name, role, node, department=department, language=language)
+
+
+def make_resident(name: str, household: Household) -> User:
+    """A resident's account linked to ``household`` (its reporter's side: it may rate the household's requests)."""
+    return _make.link(_make.user(name, Role.RESIDENT, household.node), household)
 
 
 def login(user: User, language: str | None = "en") -> factories.ApiClient:

@@ -79,9 +79,10 @@ def test_ratings_are_one_to_five(net, worker, reported, db_snapshot):
     services.request_accept(actor=dispatcher, request=reported)
     services.request_resolve(actor=dispatcher, request=reported, resolution="done")
     url = f"/api/v1/requests/{reported.pk}/rate"
+    reporter = login(net.user("resident_a"))  # the reporter's household rates; whoever handled it may not
     for rating in (0, 6, -1, "five", 4.5, None):
-        _refused(worker, url, {"rating": rating}, db_snapshot, status=422, code="invalid", fields=["rating"])
-    assert worker.post(url, {"rating": 4}).json()["state"] == "closed"
+        _refused(reporter, url, {"rating": rating}, db_snapshot, status=422, code="invalid", fields=["rating"])
+    assert reporter.post(url, {"rating": 4}).json()["state"] == "closed"
 
 
 def test_a_rejection_needs_a_reason(net, worker, reported, db_snapshot):
@@ -105,14 +106,16 @@ def test_a_closed_request_cannot_move_but_by_reopening(net, worker, reported, db
     actor = net.user("grid_worker_a")
     services.request_accept(actor=actor, request=reported)
     services.request_resolve(actor=actor, request=reported, resolution="done")
-    services.request_rate(actor=actor, request=reported, rating=5)
+    services.request_rate(actor=net.user("resident_a"), request=reported, rating=5)
+    # The handler's steps asked by the handler, the reporter's side's by the reporter's household.
+    reporter = login(net.user("resident_a"))
     for action, body in [("accept", {}), ("start", {}), ("escalate", {"reason": "x"}), ("resolve", {"resolution": "x"}),
                          ("reject", {"reason": "x"}), ("rate", {"rating": 4})]:
-        _refused(worker, f"/api/v1/requests/{reported.pk}/{action}", body, db_snapshot, status=409,
-                 code="illegal_transition")
+        _refused(reporter if action == "rate" else worker, f"/api/v1/requests/{reported.pk}/{action}", body,
+                 db_snapshot, status=409, code="illegal_transition")
     # After the reopening window, even reopening is refused.
     clock.set_now(at(2026, 3, 20, 10, 0))
-    late = login(net.user("grid_worker_a"))
+    late = login(net.user("resident_a"))
     _refused(late, f"/api/v1/requests/{reported.pk}/reopen", {"reason": "x"}, db_snapshot, status=409,
              code="reopen_window_passed")
 

@@ -96,7 +96,7 @@ def test_handling_time_in_office_hours_leaves_out_the_holiday(net):
     assert stats["median_working_hours_to_resolve"] == 3.0
     assert stats["median_hours_to_resolve"] == 186.0  # the calendar's hours count every one of them
     # Reopened, it is no longer resolved: the figure goes until it is resolved again.
-    reporter_side = services.request_reopen(actor=worker, request=request, reason="frozen again")
+    reporter_side = services.request_reopen(actor=net.user("resident_a"), request=request, reason="frozen again")
     assert reporter_side.resolve_working_hours is None
 
 

@@ -19,7 +19,7 @@ from tests.dispatch.support import at, file_request
 from tongxin.core import clock, jobs
 from tongxin.core.errors import ApplicationError
 from tongxin.core.models import AuditEntry
-from tongxin.dispatch import services, workflow
+from tongxin.dispatch import rules, services, workflow
 from tongxin.dispatch.models import OPEN_STATES, DepartmentRole, Request, RequestDepartment, State
 from tongxin.dispatch.workflow import NOTES, WORKFLOW
 from tongxin.dispatch.workflow import TRANSITION_TABLE as TRANSITIONS
@@ -96,7 +96,8 @@ def make_machine(net, calls):
             assert len(calls) <= 1
             for _pk, done in calls:
                 assert before["row"]["state"] in TRANSITIONS[done].sources
-                assert after["row"]["state"] == TRANSITIONS[done].target
+                # A step without a target (an assisting department reporting for duty) keeps the state.
+                assert after["row"]["state"] == (TRANSITIONS[done].target or before["row"]["state"])
             if not calls:  # a note: the state stays
                 assert after["row"]["state"] == before["row"]["state"]
                 assert all(step[0] in NOTES and step[1] == step[2] for step in new_steps)
@@ -175,17 +176,29 @@ def make_machine(net, calls):
             self.expect("reject", self.handler(), lambda u: services.request_reject(
                 actor=u, request=self.request, reason="not ours"))
 
-        # --- the reporter's side -------------------------------------------------------------
+        # --- the reporter's side (household a1's account; whoever handled it may not) ----------
 
         @rule(rating=st.integers(1, 5))
         def rate(self, rating):
-            self.expect("rate", "grid_worker_a", lambda u: services.request_rate(
+            self.expect("rate", "resident_a", lambda u: services.request_rate(
                 actor=u, request=self.request, rating=rating))
 
         @rule()
         def reopen(self):
-            self.expect("reopen", "grid_worker_a", lambda u: services.request_reopen(
+            self.expect("reopen", "resident_a", lambda u: services.request_reopen(
                 actor=u, request=self.request, reason="still broken"), legal_but={"reopen_window_passed"})
+
+        @rule()
+        def a_handler_tries_to_close_the_loop(self):
+            """Whoever took a handling step may neither rate nor reopen the request: 403 in any state."""
+            tries = {"rate": lambda u: services.request_rate(actor=u, request=self.request, rating=5),
+                     "reopen": lambda u: services.request_reopen(actor=u, request=self.request, reason="x")}
+            handlers = (self.load().timeline.filter(action__in=rules.HANDLING_STEPS, actor__isnull=False)
+                        .values_list("actor__username", flat=True).distinct())
+            for who in sorted(handlers):
+                for action, fn in tries.items():
+                    error = self.attempt(action, who, fn)
+                    assert error is not None and error.status == 403, (action, who, error)
 
         # --- others ----------------------------------------------------------------------------
 
@@ -293,6 +306,9 @@ def make_machine(net, calls):
                 assert r.closed_at is not None and r.resolved_at is None
             if r.rating is not None:
                 assert s == State.CLOSED and 1 <= r.rating <= 5
+                assert not r.rating_by_handlers  # only ever rated here by the reporter's household
+            else:
+                assert not r.rating_by_handlers
             active = RequestDepartment.objects.filter(request=r, active=True)
             assert active.filter(role=DepartmentRole.LEAD).count() <= 1
             if s in (State.REPORTED, State.REOPENED):

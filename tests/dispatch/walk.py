@@ -1,5 +1,11 @@
 """Dispatch's rows in the scope walk (see tests/walk.py): a request with a photo, a visit
-round and a visit in every grid the walk uses."""
+round and a visit in every grid the walk uses.
+
+The visit pages are walked with these rows and the network's: a round's page
+(``round_id``), recording a visit (``household_id``, registry's row), coverage and planning
+(``code``: the side's grid, the level a round is planned for). The pages that name no object
+(``/today/``, ``/visits/``) start from the caller's own scope and are tried in
+tests/web/test_visit_pages.py."""
 
 from __future__ import annotations
 
@@ -32,10 +38,13 @@ def _accept(world, s) -> None:
 
 
 def _resolve(world, s) -> None:
+    """Handled by grid A's worker, so that township 1's staff (the insider) may then rate or
+    reopen it for the resident: whoever handled a request may not (rules.is_reporter_side)."""
     from tongxin.dispatch import services
 
-    _accept(world, s)
-    services.request_resolve(actor=world.net.user("township1_staff"), request=s.request, resolution="Done.")
+    worker = world.net.user("grid_worker_a")
+    services.request_accept(actor=worker, request=s.request)
+    services.request_resolve(actor=worker, request=s.request, resolution="Done.")
 
 
 def _reject(world, s) -> None:
@@ -77,6 +86,11 @@ def contribute(rows) -> None:
         "POST /api/v1/visits": lambda s: {"household": str(s.household.pk), "visited_on": today(),
                                           "round": str(s.visit_round.pk), "findings": "All well."},
     })
+    # The lists' exports, filtered to a place (and a visit round): outside scope is 404.
+    rows.page_queries.update({"dispatch:queue_export": ("node",), "dispatch:stats_export": ("node",),
+                              "dispatch:visits_export": ("node", "round")})
+    rows.page_unscoped["dispatch:inbox_export"] = ("the caller's own departments' inbox: it takes no place or "
+                                                   "object, and lists only requests in the caller's scope")
     rows.unscoped["GET /api/v1/request-categories"] = "the public catalogue, the same for everyone"
     rows.prepare.update({
         "POST /api/v1/requests/{request_id}/start": _accept,

@@ -40,6 +40,7 @@ def _deactivated(world, side) -> None:
 
 
 def contribute(rows) -> None:
+    rows.page_queries["people:staff_export"] = ("node",)
     rows.query_plain["role"] = None
     rows.bodies["POST /api/v1/role-assignments"] = lambda s: {"username": "newcomer", "role": "grid_worker",
                                                               "node": s.grid.code}

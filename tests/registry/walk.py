@@ -44,6 +44,7 @@ def contribute(rows) -> None:
         "PATCH /api/v1/residents/{resident_id}": lambda s: {"phone": "13800000000"},
         "POST /api/v1/households/{household_id}/anonymise": lambda s: {"reason": "Moved out of the county."},
     })
+    rows.page_queries["registry:household_export"] = ("node",)
     rows.page_forms["registry:household_anonymise"] = {"reason": "Moved out of the county."}
     rows.prepare["DELETE /api/v1/users/{username}/household"] = _link
     rows.side_builders.append(_account)

@@ -23,6 +23,7 @@ class CoreConfig(AppConfig):
         audit.add_action_labels({
             "calendar.set_year": _("Entered the official calendar of a year"),
             "audit.checkpoint": _("Took an audit checkpoint"),
+            "list.export": _("Exported a list to Excel"),
         })
         extensions.add_router(router, order=90)
         extensions.add_menu_entry(url_name="core:audit", label=_("Audit log"), order=40,

@@ -305,9 +305,16 @@ _sequencer: threading.Thread | None = None
 _sequencer_lock = threading.Lock()
 
 
+# How long the sequencer keeps its database session after its last round: a busy server
+# does not open a new one every round, an idle one holds none.
+SEQUENCER_IDLE_SECONDS = 10.0
+
+
 def _sequencer_loop(delay: float) -> None:
     while True:
-        _wake.wait()
+        if not _wake.wait(SEQUENCER_IDLE_SECONDS):
+            connections[DEFAULT_DB_ALIAS].close()  # idle: hold no database session
+            _wake.wait()
         time.sleep(delay)  # a pause, not a reading of the time: the clock rule is not concerned
         # Cleared before sealing: a commit from now on wakes the next round, none is missed.
         _wake.clear()
@@ -316,11 +323,7 @@ def _sequencer_loop(delay: float) -> None:
             seal()
         except Exception:
             log.exception("the audit sequencer failed; the next commit or the periodic job retries")
-        finally:
-            if _wake.is_set():
-                close_old_connections()
-            else:  # idle: hold no database session while nothing is written
-                connections[DEFAULT_DB_ALIAS].close()
+            connections[DEFAULT_DB_ALIAS].close()
 
 
 def seal(*, chain: str | None = None, wait: bool = True, batch: int = 2000) -> int:

@@ -176,3 +176,65 @@ def add_node_section(*, template: str, context: Callable[[Any, Any], dict | None
 
 def node_sections() -> list[NodeSection]:
     return list(_node_sections)
+
+
+# --- what a record's page shows from the apps above it --------------------------------------
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A button on a record's page (``page``: the page's URL name, e.g. ``registry:household``):
+    ``url(obj)`` for users ``visible(user, obj)`` says may use it."""
+
+    page: str
+    label: str
+    url: Callable[[Any], str]
+    visible: Callable[[Any, Any], bool]
+    order: int
+    primary: bool = False
+
+
+@dataclass(frozen=True)
+class PageSection:
+    """A block on a record's page: ``template`` rendered with ``section`` set to what
+    ``context(request, obj)`` answers; None leaves the block out."""
+
+    page: str
+    template: str
+    context: Callable[[Any, Any], dict | None]
+    order: int
+
+
+_page_links: list[PageLink] = []
+_page_sections: list[PageSection] = []
+
+
+def add_page_link(*, page: str, label, url: Callable[[Any], str], visible: Callable[[Any, Any], bool],
+                  order: int, primary: bool = False) -> None:
+    _page_links[:] = [link for link in _page_links if (link.page, link.order) != (page, order)]
+    _page_links.append(PageLink(page=page, label=label, url=url, visible=visible, order=order, primary=primary))
+    _page_links.sort(key=lambda link: (link.page, link.order))
+
+
+def page_links(page: str, user, obj) -> list[dict]:
+    """The buttons the apps registered for ``page`` that ``user`` may use on ``obj``."""
+    return [{"label": link.label, "url": link.url(obj), "primary": link.primary}
+            for link in _page_links if link.page == page and link.visible(user, obj)]
+
+
+def add_page_section(*, page: str, template: str, context: Callable[[Any, Any], dict | None], order: int) -> None:
+    _page_sections[:] = [s for s in _page_sections if (s.page, s.template) != (page, template)]
+    _page_sections.append(PageSection(page=page, template=template, context=context, order=order))
+    _page_sections.sort(key=lambda s: (s.page, s.order))
+
+
+def page_sections(page: str, request, obj) -> list[dict]:
+    """The blocks the apps registered for ``page``, each with its context for ``obj``."""
+    shown = []
+    for section in _page_sections:
+        if section.page != page:
+            continue
+        context = section.context(request, obj)
+        if context is not None:
+            shown.append({"template": section.template, "context": context})
+    return shown

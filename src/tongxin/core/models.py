@@ -89,7 +89,7 @@ class AuditEntry(models.Model):
     actor_name = models.CharField(max_length=150, blank=True, verbose_name=_("actor name"))
     action = models.CharField(max_length=64, db_index=True, verbose_name=_("action"))
     object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
-    object_id = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("object id"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
     node_path = models.CharField(max_length=255, blank=True, db_index=True, verbose_name=_("node path"))
     ip = models.CharField(max_length=64, blank=True, verbose_name=_("from address"))
     channel = models.CharField(max_length=16, blank=True, verbose_name=_("channel"))
@@ -106,6 +106,9 @@ class AuditEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq_unique")]
         indexes = [
             models.Index(fields=["node_path", "created_at"], name="audit_path_time"),
+            # A plain index (the field's ``db_index`` would add a pattern index on PostgreSQL that
+            # no query uses, and every audited write would pay it: object ids are looked up whole).
+            models.Index(fields=["object_id"], name="audit_object"),
             # The sequencer's queue: the few entries not chained yet.
             models.Index(fields=["chain", "id"], name="audit_unlinked", condition=models.Q(seq__isnull=True)),
         ]

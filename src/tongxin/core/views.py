@@ -119,6 +119,38 @@ def paginate(request, queryset, *, size: int = PAGE_SIZE, count: bool = True) ->
     return Page(items=rows[:size], number=number, has_next=len(rows) > size, count=total, size=size, query=query)
 
 
+# --- lists out to Excel (core.export) -------------------------------------------------------
+
+
+def export_link(request, url_name: str) -> str:
+    """The address of a list's export with the filters the page was shown with (not its page)."""
+    from django.urls import reverse
+
+    query = urlencode([(k, v) for k, values in request.GET.lists() if k != "page" for v in values if v])
+    return reverse(url_name) + (f"?{query}" if query else "")
+
+
+def form_filters(form: forms.Form, *, keys: dict[str, str] | None = None) -> list:
+    """The valid filters of a bound filter form, each with its label and the value as shown
+    (a choice by its label); ``keys`` renames fields to their query parameters."""
+    from tongxin.core.tables import Filter
+
+    data = getattr(form, "cleaned_data", {}) or {}
+    found = []
+    for name, bound in ((n, form[n]) for n in form.fields):
+        value = data.get(name)
+        if value in (None, "", False):
+            continue
+        choices = dict(getattr(bound.field, "choices", None) or getattr(bound.field.widget, "choices", None) or [])
+        if isinstance(value, bool):
+            shown = gettext("yes")
+        else:
+            shown = str(choices.get(value, choices.get(str(value), value))).strip()
+        raw = value.isoformat() if hasattr(value, "isoformat") else ("1" if value is True else str(value))
+        found.append(Filter(key=(keys or {}).get(name, name), raw=raw, label=bound.label, shown=shown))
+    return found
+
+
 @page_view
 def home(request):
     """Where a signed-in user starts: the first registered start page with a place for them

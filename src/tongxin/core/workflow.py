@@ -67,7 +67,9 @@ class Transition:
     when: tuple[Condition, ...] = ()
     verb: str = ""
     system: bool = False
-    denied: Any = None  # the 403's message when ``who`` says no
+    # The 403's message when ``who`` says no; or a function of the actor and the object that
+    # gives it, when why they may not decides what to tell them.
+    denied: Any = None
 
     @property
     def action(self) -> str:
@@ -128,7 +130,7 @@ class Workflow:
         if t.system and not is_system(actor):
             return PermissionDenied(t.denied)
         if not is_system(actor) and not t.who(actor, obj):
-            return PermissionDenied(t.denied)
+            return PermissionDenied(t.denied(actor, obj) if callable(t.denied) else t.denied)
         if self.state_of(obj) not in t.sources:
             return self._illegal(obj, t.label)
         for condition in t.when:
@@ -142,14 +144,17 @@ class Workflow:
 
     def allows(self, actor: Actor, obj: Any, name: str) -> bool:
         t = self.table.get(name)
-        return t is not None and self._refusal(actor, obj, t) is None
+        return t is not None and self.state_of(obj) in t.sources and self._refusal(actor, obj, t) is None
 
     def available_actions(self, actor: Actor, obj: Any) -> list[str]:
         """What ``actor`` may do with ``obj`` now: the verbs of every step that ``check`` would
         let through, in the table's order, each once. Never a system-only step."""
         verbs: list[str] = []
+        state = self.state_of(obj)
         for t in self.transitions:
-            if t.system or t.action in verbs:
+            # A step the state does not allow is not asked who may take it (a rule of who may
+            # cost a query: a list asks every row).
+            if t.system or t.action in verbs or state not in t.sources:
                 continue
             if self._refusal(actor, obj, t) is None:
                 verbs.append(t.action)

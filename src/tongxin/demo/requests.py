@@ -82,12 +82,15 @@ def seed_requests(*, county: Node, seed: int, password_hash: str, count: int = D
     for a in (RoleAssignment.objects.filter(role=Role.GRID_WORKER, node_path__startswith=county.path)
               .select_related("user", "node").order_by("node_path", "user__username")):
         workers.setdefault(a.node_id, a.user)
-    # Who handles at each level above the grid: the first village or township staff member.
+    # Who handles at each level above the grid: the first village or township staff member
+    # (by node; by path, who records a resident's rating that its reporter may not give).
     staff: dict[int, User] = {}
+    recorders: dict[str, User] = {}
     for a in (RoleAssignment.objects.filter(role__in=[Role.VILLAGE_STAFF, Role.TOWNSHIP_STAFF],
                                             node_path__startswith=county.path)
               .select_related("user").order_by("node_path", "user__username")):
         staff.setdefault(a.node_id, a.user)
+        recorders.setdefault(a.node_path, a.user)
     if dispatcher is not None:
         staff.setdefault(county.pk, dispatcher.user)
     grids = list(Node.objects.filter(level=Level.GRID, path__startswith=county.path).order_by("path"))
@@ -123,7 +126,7 @@ def seed_requests(*, county: Node, seed: int, password_hash: str, count: int = D
         age = (now - filed_at).days
         try:
             _walk(rng, filed_at=filed_at, now=now, age=age, category=category, household=household,
-                  reporter=reporter, worker=worker, officers=officers, staff=staff,
+                  reporter=reporter, worker=worker, officers=officers, staff=staff, recorders=recorders,
                   published=code in PUBLIC_TEXTS and i % 3 == 0)
             made += 1
         except ApplicationError:
@@ -138,7 +141,7 @@ def _at(moment: dt.datetime):
 
 
 def _walk(rng: random.Random, *, filed_at, now, age, category, household, reporter, worker, officers, staff,
-          published: bool = False):
+          recorders, published: bool = False):
     """File one request and take it as far as its age and a die allow (``published``: the
     reporter publishes it, with a public description)."""
     with _at(filed_at):
@@ -206,18 +209,36 @@ def _walk(rng: random.Random, *, filed_at, now, age, category, household, report
     if t >= now:
         return
     roll = rng.random()
-    if roll < 0.62:
+    # The reporter's side closes the loop, never whoever handled the request.
+    side = _reporter_side(request, reporter, recorders, handled={worker.pk, handler.pk})
+    if roll < 0.62 and side is not None:
         with _at(t):
-            services.request_rate(actor=reporter, request=request, rating=rng.choices([5, 4, 3, 2, 1],
-                                                                                         [55, 28, 10, 4, 3])[0],
+            services.request_rate(actor=side, request=request, rating=rng.choices([5, 4, 3, 2, 1],
+                                                                                     [55, 28, 10, 4, 3])[0],
                                   comment=rng.choice(["", "", "处理及时，感谢", "希望以后更快一些"]))
-    elif roll < 0.65 and request.reopen_until and t < request.reopen_until:
+    elif roll < 0.65 and side is not None and request.reopen_until and t < request.reopen_until:
         with _at(t):
-            services.request_reopen(actor=reporter, request=request, reason="问题又出现了")
+            services.request_reopen(actor=side, request=request, reason="问题又出现了")
     else:
         moment = min(now, (request.reopen_until or t) + dt.timedelta(hours=1))
         with _at(moment):  # what the hourly job would have done then
             services.close_unrated(now=moment)
+
+
+def _reporter_side(request: Request, reporter: User, recorders: dict[str, User], handled: set) -> User | None:
+    """Who rates or reopens the request for its resident: the reporter, unless they handled it
+    themselves (a grid worker who filed at the doorstep and took it up); then the staff of its
+    village or township, nearest first, who took no step, record the resident's word. What they
+    record counts only when they are not on the handler's side (``Request.rating_by_handlers``):
+    it does for a request the county's departments handled, not for one their own grid handled."""
+    if reporter.pk not in handled:
+        return reporter
+    parts = request.node_path.strip("/").split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        user = recorders.get("/" + "/".join(parts[: i + 1]) + "/")
+        if user is not None and user.pk not in handled:
+            return user
+    return None
 
 
 def _county_id(request: Request):

@@ -88,6 +88,8 @@ class RequestOut(Schema):
     escalations: int
     resolution: str
     rating: int | None
+    rating_by_handlers: bool = Field(description="the rating was recorded by the handling side's staff: kept, but "
+                                                 "not counted in satisfaction (whoever handled it may not rate)")
     publish: bool = Field(description="the reporter agreed that the request appears in the public feed (Open311)")
     public_description: str = Field(description="the only text of it the public feed shows, once approved "
                                                 "(POST /requests/{id}/publish); never the reporter's own words")

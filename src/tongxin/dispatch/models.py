@@ -94,7 +94,9 @@ class Urgency(models.TextChoices):
 class Request(NodeScoped):
     """群众诉求 / 事件: a resident's need or a problem found in the field."""
 
-    number = models.CharField(max_length=32, unique=True, verbose_name=_("number"))
+    # Unique by a constraint, not ``unique=True``: that would add a second, pattern index on
+    # PostgreSQL that no query uses (numbers are looked up whole), and every filing would pay it.
+    number = models.CharField(max_length=32, verbose_name=_("number"))
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"))
     description = models.TextField(verbose_name=_("description"))
     lat = models.FloatField(null=True, blank=True, verbose_name=_("latitude"))
@@ -107,13 +109,13 @@ class Request(NodeScoped):
                                      verbose_name=_("reporter"))
     urgency = models.CharField(max_length=8, choices=Urgency.choices, default=Urgency.NORMAL,
                                verbose_name=_("urgency"))
-    state = models.CharField(max_length=16, choices=State.choices, default=State.REPORTED, db_index=True,
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REPORTED,
                              verbose_name=_("state"))
     handler_node = models.ForeignKey(Node, on_delete=models.PROTECT, related_name="+",
                                      verbose_name=_("handled at"))
     handler_level = models.CharField(max_length=16, choices=Level.choices, verbose_name=_("handling level"))
-    accept_due = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("accept by"))
-    resolve_due = models.DateTimeField(null=True, blank=True, db_index=True, verbose_name=_("resolve by"))
+    accept_due = models.DateTimeField(null=True, blank=True, verbose_name=_("accept by"))
+    resolve_due = models.DateTimeField(null=True, blank=True, verbose_name=_("resolve by"))
     accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     # Office time from filing to resolution (working days and sessions of the official
@@ -128,13 +130,18 @@ class Request(NodeScoped):
     resolution = models.TextField(blank=True, verbose_name=_("resolution"))
     rating = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("rating (1–5)"))
     rating_comment = models.CharField(max_length=500, blank=True, verbose_name=_("rating comment"))
+    # Recorded by staff of the handler's side (``rules.on_handling_side``): kept, but not counted
+    # in satisfaction. Whoever took a handling step may not rate at all (``rules.is_reporter_side``).
+    rating_by_handlers = models.BooleanField(default=False,
+                                             verbose_name=_("rated by the handling side (not counted)"))
     # The public feed (Open311) shows a request only when its category is public and the
     # reporter chose to publish it, and then only ``public_description``: a separate text that
     # the reporter or a handler approved, never the reporter's own ``description``.
     publish = models.BooleanField(default=False, verbose_name=_("published in the public feed"))
     public_description = models.CharField(max_length=500, blank=True, verbose_name=_("public description"))
     public_description_by = models.ForeignKey("people.User", null=True, blank=True, on_delete=models.SET_NULL,
-                                              related_name="+", verbose_name=_("public description approved by"))
+                                              related_name="+", db_index=False,
+                                              verbose_name=_("public description approved by"))
     public_description_at = models.DateTimeField(null=True, blank=True,
                                                  verbose_name=_("public description approved at"))
     # Set when the free text and photos were anonymised: after the retention period of a closed
@@ -151,6 +158,9 @@ class Request(NodeScoped):
             models.Index(fields=["state", "accept_due"], name="request_state_accept_due"),
             models.Index(fields=["state", "resolve_due"], name="request_state_resolve_due"),
         ]
+        # Every index is paid by every filing: state and the deadlines are found through the
+        # pairs above, never alone.
+        constraints = [models.UniqueConstraint(fields=["number"], name="request_number_unique")]
 
     def __str__(self) -> str:
         return self.number

@@ -4,7 +4,9 @@ window; the departments a request may call.
 
 Everything here reads only what the caller has loaded (the request with its departments
 prefetched, the actor's assignments): no rule costs a query of its own, so the API, the
-pages, Open311, the workflow table and the notifications can all ask it.
+pages, Open311, the workflow table and the notifications can all ask it. The one exception
+is ``handled_by``, which reads the request's timeline: one query (none when the timeline is
+prefetched, as for the detail), asked only of someone who could otherwise rate or reopen.
 """
 
 from __future__ import annotations
@@ -16,12 +18,20 @@ from django.db.models import Q
 
 from tongxin.core import clock
 from tongxin.core.actors import Actor
-from tongxin.dispatch.models import OPEN_STATES, WAITING, WORKING, DepartmentRole, Request, State
+from tongxin.dispatch.models import (
+    OPEN_STATES,
+    WAITING,
+    WORKING,
+    DepartmentRole,
+    Request,
+    State,
+    TimelineEntry,
+)
 from tongxin.grid.models import Department, Level, Node
 from tongxin.grid.selectors import ancestor_at
 from tongxin.people import scope
 
-__all__ = ["FINISHED", "OPEN_STATES", "WAITING", "WORKING"]
+__all__ = ["FINISHED", "HANDLING_STEPS", "OPEN_STATES", "WAITING", "WORKING"]
 
 
 def active_departments(request: Request) -> list:
@@ -53,6 +63,22 @@ def handler_name(request: Request, separator: str = "、") -> str:
 
 def county_of(node: Node) -> Node:
     return ancestor_at(node, Level.COUNTY) or node
+
+
+def next_level(request: Request) -> Node | None:
+    """Where "the next level up" takes a request: from departments back to the county's
+    dispatch centre; from a node to its parent (a unit's request climbs past its grid, which
+    shares the unit's workers); None at the top of the ladder. The service escalates there
+    and the escalate form names it."""
+    if active_departments(request) and request.state in WORKING + (State.ESCALATED,):
+        return county_of(request.node)
+    node = request.handler_node
+    if node.level in (Level.COUNTY, Level.PREFECTURE, Level.REGION) or node.parent_id is None:
+        return None
+    parent = node.parent
+    while parent.level in (Level.UNIT, Level.GRID) and node.level == Level.UNIT and parent.parent_id:
+        node, parent = parent, parent.parent
+    return parent
 
 
 def reopen_until(resolved_at: dt.datetime) -> dt.datetime:
@@ -94,14 +120,64 @@ def assists_only(actor: Actor, request: Request) -> bool:
     return bool(mine) and all(d.role == DepartmentRole.ASSIST for d in mine)
 
 
+# The steps of the workflow that handle a request (every step a person takes but the
+# reporter's side's own ``rate`` and ``reopen``): whoever took one of them handled it.
+HANDLING_STEPS = frozenset({"accept", "department_accept", "start", "escalate", "resolve", "reject"})
+
+
+def handled_by(actor: Actor, request: Request) -> bool:
+    """The actor took a handling step on this request (``HANDLING_STEPS``, by its timeline): an
+    acceptance, a report for duty, a start, an escalation, a resolution or a rejection.
+
+    Read from the prefetched timeline when the caller loaded it (the detail), else with one
+    query, whose answer the object keeps as it keeps the rest of what was loaded."""
+    pk = getattr(actor, "pk", None)
+    if pk is None:
+        return False  # the system actor (jobs) and nobody handle nothing in person
+    known = request.__dict__.setdefault("_handled_by", {})
+    if pk not in known:
+        timeline = getattr(request, "_prefetched_objects_cache", {}).get("timeline")
+        if timeline is not None:
+            known[pk] = any(e.actor_id == pk and e.action in HANDLING_STEPS for e in timeline)
+        else:
+            known[pk] = TimelineEntry.objects.filter(request_id=request.pk, actor_id=pk,
+                                                     action__in=HANDLING_STEPS).exists()
+    return known[pk]
+
+
+def preload_handled_by(actor: Actor, requests) -> None:
+    """``handled_by`` for a whole list of requests in one query (a list page that shows each
+    row's actions would otherwise ask once per resolved row)."""
+    pk = getattr(actor, "pk", None)
+    wanted = [r for r in requests if pk is not None and pk not in r.__dict__.get("_handled_by", {})]
+    if not wanted:
+        return
+    handled = set(TimelineEntry.objects.filter(request_id__in=[r.pk for r in wanted], actor_id=pk,
+                                               action__in=HANDLING_STEPS).values_list("request_id", flat=True))
+    for r in wanted:
+        r.__dict__.setdefault("_handled_by", {})[pk] = r.pk in handled
+
+
 def is_reporter_side(actor: Actor, request: Request) -> bool:
     """The reporter themself, their household's account, or staff who may handle requests where
-    it was filed (recording for the resident)."""
-    if request.reporter_id and getattr(actor, "pk", None) == request.reporter_id:
+    it was filed (recording for the resident) — but never whoever handled it, not even a
+    reporter who handled their own request: a handler does not rate their own work."""
+    if not (speaks_for_reporter(actor, request) or scope.allows_at(actor, "request.handle", request.node_path)):
+        return False
+    return not handled_by(actor, request)
+
+
+def on_handling_side(actor: Actor, request: Request) -> bool:
+    """Staff of the handler's side (never the reporter or their household's account): an
+    officer of a department that held the request as lead in any round, or staff whose scope
+    reaches its handling node. A rating they record is kept but not counted in satisfaction
+    (``Request.rating_by_handlers``)."""
+    if speaks_for_reporter(actor, request):
+        return False
+    held = {d.department_id for d in request.departments.all() if d.role == DepartmentRole.LEAD}
+    if held & scope.department_ids(actor):
         return True
-    if request.household_id and scope.speaks_for_household(actor, request.household_id):
-        return True
-    return scope.allows_at(actor, "request.handle", request.node_path)
+    return scope.allows_at(actor, "request.handle", request.handler_node.path)
 
 
 def speaks_for_reporter(actor: Actor, request: Request) -> bool:

@@ -230,8 +230,12 @@ def _msg_period() -> str:
     return _("The period must start before it ends.")
 
 
-STAT_FIELDS = ("total", "open", "resolved", "closed", "rejected", "overdue", "escalations", "accepted",
-               "accepted_on_time", "resolved_on_time", "rated", "satisfied")
+# What each figure counts (the page's words for them, and their explanations, are declared once
+# in dispatch/tables.py): "resolved" counts every request with a resolution in force, so it is
+# "waiting_rating" (state resolved: not yet confirmed by the resident) plus "closed"; a reopened
+# request loses its resolution and counts as open again.
+STAT_FIELDS = ("total", "open", "resolved", "waiting_rating", "closed", "rejected", "overdue", "escalations",
+               "accepted", "accepted_on_time", "resolved_on_time", "rated", "satisfied")
 
 
 def _stat_aggregates(now: dt.datetime) -> dict:
@@ -239,6 +243,7 @@ def _stat_aggregates(now: dt.datetime) -> dict:
         "total": Count("pk"),
         "open": Count("pk", filter=Q(state__in=OPEN_STATES)),
         "resolved": Count("pk", filter=Q(resolved_at__isnull=False)),
+        "waiting_rating": Count("pk", filter=Q(state=State.RESOLVED)),
         "closed": Count("pk", filter=Q(state=State.CLOSED)),
         "rejected": Count("pk", filter=Q(state=State.REJECTED)),
         "overdue": Count("pk", filter=Q(state__in=WAITING, accept_due__lt=now) | Q(state__in=WORKING,
@@ -247,8 +252,10 @@ def _stat_aggregates(now: dt.datetime) -> dict:
         "accepted": Count("pk", filter=Q(accepted_on_time__isnull=False)),
         "accepted_on_time": Count("pk", filter=Q(accepted_on_time=True)),
         "resolved_on_time": Count("pk", filter=Q(resolved_on_time=True)),
-        "rated": Count("pk", filter=Q(rating__isnull=False)),
-        "satisfied": Count("pk", filter=Q(rating__gte=4)),
+        # Satisfaction counts the reporter's side only: a rating the handler's side recorded
+        # (``rating_by_handlers``) is kept on the request but counts neither way.
+        "rated": Count("pk", filter=Q(rating__isnull=False, rating_by_handlers=False)),
+        "satisfied": Count("pk", filter=Q(rating__gte=4, rating_by_handlers=False)),
     }
 
 
@@ -274,7 +281,9 @@ def _median(ordered, n: int, zero):
 
 def request_stats(*, actor, node: Node, start: dt.date | None = None, end: dt.date | None = None) -> dict:
     """Counts by state and category, on-time rates, median handling time, escalations and
-    satisfaction for a node and each of its children, over requests filed in the period."""
+    satisfaction for a node and each of its children, over requests filed in the period.
+    ``rated``, ``satisfied`` and ``satisfaction_rate`` count only ratings of the reporter's side
+    (not ``rating_by_handlers``)."""
     since, until = _period(start, end)
     now = clock.now()
     qs = (Request.objects.visible_to(actor, "request.view")
@@ -351,3 +360,106 @@ def visit_coverage(*, actor, node: Node, start: dt.date, end: dt.date) -> dict:
         "children": [{"code": c.code, "name": c.name, "level": c.level, **entry(*figures.get(c.path, [0, 0]))}
                      for c in children],
     }
+
+
+# --- the pages of visits and of a household's work ------------------------------------------
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def visit_round_get(*, actor, round_id) -> VisitRound:
+    """One visit round in scope, or 404."""
+    visit_round = visit_rounds(actor=actor).filter(pk=parse_id(round_id)).first()
+    if visit_round is None:
+        raise NotFound()
+    return visit_round
+
+
+def visit_rounds_running(*, actor, on: dt.date | None = None, path: str | None = None):
+    """The rounds in scope that run on ``on`` (today), those of the grid above ``path`` when given."""
+    on = on or clock.today()
+    qs = visit_rounds(actor=actor).filter(starts_on__lte=on, ends_on__gte=on)
+    if path is not None:
+        qs = qs.filter(node_path__in=_ancestor_paths(path))
+    return qs
+
+
+def visit_round_households(*, actor, visit_round: VisitRound):
+    """The households of a round's grid (in scope), each with its latest visit in the round
+    (``visited_on``, ``visit_id``, ``visit_follow_up``, ``visit_request_id``): not yet visited
+    first. One query."""
+    from django.db.models import OuterRef, Subquery, UUIDField
+
+    visits = (Visit.objects.visible_to(actor, "visit.view")
+              .filter(household=OuterRef("pk"), round=visit_round)
+              .order_by("-visited_on", "-created_at"))
+    return (Household.objects.visible_to(actor, "household.view")
+            .filter(node_path__startswith=visit_round.node_path).select_related("node")
+            .defer("node__boundary")
+            # Typed: SQLite answers a bare subquery's UUID as 32 hex digits.
+            .annotate(visited_on=Subquery(visits.values("visited_on")[:1]),
+                      visit_id=Subquery(visits.values("pk")[:1], output_field=UUIDField()),
+                      visit_follow_up=Subquery(visits.values("follow_up")[:1]),
+                      visit_request_id=Subquery(visits.values("request_id")[:1], output_field=UUIDField()))
+            .order_by(F("visited_on").asc(nulls_first=True), "node_path", "number", "id"))
+
+
+def round_coverage(*, actor, rounds: list[VisitRound]) -> dict:
+    """For each round: its grid's households in scope and how many of them were visited in the
+    round (``{round_id: (households, visited)}``), in two queries whatever the number."""
+    if not rounds:
+        return {}
+    households: dict[str, int] = {}
+    by_length: dict[int, set[str]] = {}
+    for r in rounds:  # grids of one network share one path length: one query, as a rule
+        by_length.setdefault(len(r.node_path), set()).add(r.node_path)
+    for length, paths in by_length.items():
+        q = Q()
+        for p in paths:
+            q |= Q(node_path__startswith=p)
+        households.update(Household.objects.visible_to(actor, "household.view").filter(q)
+                          .annotate(prefix=Substr("node_path", 1, length)).order_by()
+                          .values_list("prefix").annotate(n=Count("pk")))
+    visited = dict(Visit.objects.visible_to(actor, "visit.view").filter(round__in=rounds)
+                   .order_by().values_list("round_id").annotate(n=Count("household", distinct=True)))
+    return {r.pk: (households.get(r.node_path, 0), visited.get(r.pk, 0)) for r in rounds}
+
+
+def households_not_visited(*, actor, node: Node, start: dt.date, end: dt.date):
+    """The households under ``node`` (in scope) that nobody visited in the period."""
+    visited = (Visit.objects.visible_to(actor, "visit.view")
+               .filter(node_path__startswith=node.path, visited_on__gte=start, visited_on__lte=end)
+               .values("household_id"))
+    return (Household.objects.visible_to(actor, "household.view").filter(node_path__startswith=node.path)
+            .exclude(pk__in=visited).select_related("node").defer("node__boundary")
+            .order_by("node_path", "number", "id"))
+
+
+def household_requests(*, actor, household: Household):
+    """A household's requests in scope, newest first (the household page)."""
+    return (request_list(actor=actor).filter(household=household)
+            .defer("node__boundary", "handler_node__boundary").order_by("-created_at", "-id"))
+
+
+def household_visits(*, actor, household: Household):
+    """A household's visits in scope, newest first (the household page)."""
+    return (Visit.objects.visible_to(actor, "visit.view").filter(household=household)
+            .select_related("worker", "request").order_by("-visited_on", "-created_at", "id"))
+
+
+def requests_handled_here(*, actor):
+    """Open requests handled now at a node in the actor's own part of the network (not through a
+    department): a grid worker's requests for today, the earliest running deadline first."""
+    from tongxin.people.scope import node_paths
+
+    paths = node_paths(actor)
+    if not paths:
+        return request_list(actor=actor, open_only=True).none()
+    q = Q()
+    for p in paths:
+        q |= Q(handler_node__path__startswith=p)
+    return (request_list(actor=actor, open_only=True).filter(q)
+            .defer("node__boundary", "handler_node__boundary"))

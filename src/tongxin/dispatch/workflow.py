@@ -35,6 +35,20 @@ NOT_YET_REPORTED = Condition(
     lambda actor, request: rules.assisting_waits(actor, request), "already_accepted",
     _("Your department has already accepted this request."))
 
+
+def _reporter_side_only(others, handlers):
+    """The 403's message of a step for the reporter's side: ``handlers`` to whoever handled the
+    request (they are staff who could otherwise record it), ``others`` to everyone else."""
+    return lambda actor, request: handlers if rules.handled_by(actor, request) else others
+
+
+RATE_DENIED = _reporter_side_only(
+    _("Only the person who reported it can rate this request."),
+    _("You took part in handling this request, so you cannot rate it: its reporter's side rates it."))
+REOPEN_DENIED = _reporter_side_only(
+    _("Only the person who reported it can reopen this request."),
+    _("You took part in handling this request, so you cannot reopen it: only its reporter's side can."))
+
 TRANSITIONS = [
     Transition("accept", frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.ACCEPTED, _("accepted"),
                who=_handles_not_only_assisting, denied=HANDLED_ELSEWHERE),
@@ -52,10 +66,11 @@ TRANSITIONS = [
                denied=HANDLED_ELSEWHERE),
     Transition("reject", frozenset({S.REPORTED, S.ESCALATED, S.REOPENED}), S.REJECTED, _("rejected"),
                who=_handles, denied=HANDLED_ELSEWHERE),
+    # Closing the loop is the reporter's side's, never the handlers' (rules.is_reporter_side).
     Transition("rate", frozenset({S.RESOLVED}), S.CLOSED, _("confirmed and rated"), who=rules.is_reporter_side,
-               denied=_("Only the person who reported it can rate this request.")),
+               denied=RATE_DENIED),
     Transition("reopen", frozenset({S.RESOLVED, S.CLOSED}), S.REOPENED, _("reopened"), who=rules.is_reporter_side,
-               when=(REOPEN_WINDOW,), denied=_("Only the person who reported it can reopen this request.")),
+               when=(REOPEN_WINDOW,), denied=REOPEN_DENIED),
     Transition("auto_close", frozenset({S.RESOLVED}), S.CLOSED, _("closed automatically: not rated in time"),
                system=True),
 ]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from tongxin.core import audit, clock
 from tongxin.core.access import allows_at
 from tongxin.core.errors import NotFound, ValidationFailed, refuse_empty
-from tongxin.grid import selectors
+from tongxin.grid import selectors, signals
 from tongxin.grid.models import CODE_LENGTH, LEVEL_ORDER, Department, Level, Node, NodeScoped
 
 
@@ -116,6 +116,7 @@ def node_move(*, actor, node: Node, new_parent: Node) -> Node:
                 node_path=Concat(Value(new), Substr(F("node_path"), len(old) + 1)), updated_at=now)
         node.refresh_from_db()
         selectors.node_cache.changed()  # the updates above send no signals
+        signals.subtree_moved.send(sender=Node, old=old, new=new)
         audit.record(action="node.move", actor=actor, obj=node, before=before)
     return node
 

@@ -37,6 +37,10 @@ class User(AbstractUser):
                                   related_name="+", verbose_name=_("own household (residents)"))
     # Set when a security administrator resets the password: the next login must choose a new one.
     must_change_password = models.BooleanField(default=False, verbose_name=_("must change password"))
+    # A new value whenever the account's role assignments change (in the same transaction): the
+    # key under which each process keeps the roles it read (``people.scope.assignments``), so
+    # that a revoked role stops working at once everywhere, without a query per request.
+    roles_stamp = models.UUIDField(default=uuid6.uuid7, editable=False, verbose_name=_("roles changed"))
     updated_at = models.DateTimeField(default=clock.now, db_index=True, verbose_name=_("updated at"))
 
     class Meta:

@@ -15,11 +15,13 @@ Every list, detail, export, statistic and API starts from ``restrict``; every wr
 
 from __future__ import annotations
 
+import functools
 import operator
 import uuid
 from functools import reduce
 from typing import NamedTuple
 
+import uuid6
 from django.db import connection, models
 from django.db.models import Q
 
@@ -33,14 +35,36 @@ DISPATCH_CENTRE = frozenset({Role.DISPATCH_OFFICER})
 
 
 def assignments(user) -> list:
-    """The user's role assignments, loaded once per user object: rows with ``role``,
-    ``node_path``, ``node_id`` and ``department_id``."""
+    """The user's role assignments: rows with ``role``, ``node_path``, ``node_id`` and
+    ``department_id``. Kept on the user object, and in this process under the account's
+    ``roles_stamp`` (so a request for an account whose roles did not change reads none)."""
     if user is None or is_system(user) or not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_tongxin_assignments", None)
     if cached is None:
-        cached = user._tongxin_assignments = _read_assignments(user.pk)
+        stamp = getattr(user, "roles_stamp", None)
+        cached = user._tongxin_assignments = (
+            _assignments_by_stamp(user.pk, stamp) if stamp is not None else _read_assignments(user.pk))
     return cached
+
+
+@functools.lru_cache(maxsize=20_000)
+def _assignments_by_stamp(user_id, stamp) -> tuple[Assignment, ...]:
+    """The assignments as they were when the account's ``roles_stamp`` was ``stamp``. Every
+    change of assignments gives the account a new stamp in its own transaction (and a stamp
+    is never given twice, even by a transaction rolled back), so an entry here is never
+    stale: the account's row, read afresh by every request, names the entry to use."""
+    return tuple(_read_assignments(user_id))
+
+
+def roles_changed(user_ids) -> uuid.UUID:
+    """Give these accounts a new ``roles_stamp`` (call in the transaction that changes their
+    assignments); returns it."""
+    from tongxin.people.models import User
+
+    stamp = uuid6.uuid7()
+    User.objects.filter(pk__in=list(user_ids)).update(roles_stamp=stamp)
+    return stamp
 
 
 class Assignment(NamedTuple):

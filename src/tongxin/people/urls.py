@@ -7,6 +7,7 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("staff/", views.staff_list, name="staff"),
+    path("staff/export.xlsx", views.staff_export, name="staff_export"),
     path("account/", views.account, name="account"),
     path("account/password/", views.password_change, name="password_change"),
     path("account/sessions/end/", views.session_end, name="session_end"),

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from tongxin.core import clock
 from tongxin.core.errors import (
@@ -35,13 +36,16 @@ from tongxin.core.errors import (
     ValidationFailed,
     parse_id,
 )
-from tongxin.core.views import page_view, paginate
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Filter, Listing, Sheet
+from tongxin.core.views import export_link, page_view, paginate
 from tongxin.grid.models import Department
 from tongxin.grid.selectors import ancestors_visible, node_get
 from tongxin.people import selectors, services
 from tongxin.people.models import Language, RoleAssignment
 from tongxin.people.permissions import user_can
 from tongxin.people.roles import Role
+from tongxin.people.tables import STAFF
 
 PENDING = "tongxin_login_pending"
 PENDING_SECONDS = 5 * 60
@@ -179,15 +183,32 @@ def logout_view(request):
     return redirect("people:login")
 
 
-@page_view
-def staff_list(request):
-    """The role assignments the user may see, at or below a node."""
+def _staff_filtered(request):
     if not user_can(request.user, "staff.view"):
         raise NotFound()
     node = node_get(actor=request.user, code=request.GET["node"]) if request.GET.get("node") else None
-    qs = selectors.staff_list(actor=request.user, node=node)
+    return node, selectors.staff_list(actor=request.user, node=node)
+
+
+@page_view
+def staff_list(request):
+    """The role assignments the user may see, at or below a node."""
+    node, qs = _staff_filtered(request)
     trail = [*ancestors_visible(actor=request.user, node=node), node] if node else []
-    return render(request, "people/staff.html", {"node": node, "trail": trail, "page": paginate(request, qs)})
+    return render(request, "people/staff.html", {
+        "node": node, "trail": trail, "page": paginate(request, qs), "table": STAFF,
+        "export_url": export_link(request, "people:staff_export")})
+
+
+@require_GET
+@page_view
+def staff_export(request):
+    """The staff roster as filtered, every row, to Excel."""
+    node, qs = _staff_filtered(request)
+    filters = [Filter(key="node", raw=node.code, label=_("Place"), shown=f"{node.name} ({node.code})")] if node else []
+    return xlsx_response(actor=request.user, listing=Listing(
+        name=STAFF.name, title=STAFF.title, filters=filters, place=node.path if node else "",
+        sheets=[Sheet(STAFF, qs.defer("node__boundary").iterator(chunk_size=500))]))
 
 
 # --- one's own account: password, sessions and tokens -----------------------------------------

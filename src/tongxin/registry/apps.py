@@ -18,6 +18,7 @@ class RegistryConfig(AppConfig):
         from tongxin.registry.api import router
         from tongxin.registry.models import Household, Resident
         from tongxin.registry.selectors import household_list, list_shown
+        from tongxin.registry.tables import HOUSEHOLDS
 
         def own_household(user):
             if user.household_id and user_can(user, "household.view"):
@@ -29,7 +30,7 @@ class RegistryConfig(AppConfig):
                 return None
             households = list(household_list(actor=request.user, node=node)[:UNIT_HOUSEHOLDS_SHOWN])
             list_shown(actor=request.user, model=Household, rows=households)  # heads' names: audited
-            return {"households": households}
+            return {"households": households, "table": HOUSEHOLDS}
 
         extensions.add_router(router, order=30)
         audit.add_action_labels({

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from django.db import transaction
 from django.db.models.functions import ExtractYear
@@ -85,6 +85,22 @@ def list_shown(*, actor, model: type[Household] | type[Resident], rows: Sequence
     with transaction.atomic():
         audit.record(action=f"{model._meta.model_name}.list", actor=actor, object_type=model._meta.label_lower,
                      node_path=_common_path([r.node_path for r in rows]), after={"shown": len(rows)})
+
+
+def members_shown(*, actor, households) -> Iterator[Resident]:
+    """The members of ``households`` (a query of households in scope), household by household,
+    each with ``shown_id_number`` and ``shown_birth_date`` as this actor is shown them: what a
+    list's export writes. Read row by row, never whole."""
+    rows = (Resident.objects.visible_to(actor, "resident.view").filter(household__in=households.values("pk"))
+            .select_related("household").order_by("node_path", "household__number", "household_id",
+                                                  ExtractYear("birth_date"), "id"))
+    whole: dict[str, bool] = {}
+    for resident in rows.iterator(chunk_size=500):
+        if resident.node_path not in whole:
+            whole[resident.node_path] = sees_whole_id(actor, resident.node_path)
+        resident.shown_id_number = resident.id_number if whole[resident.node_path] else resident.id_number_masked
+        resident.shown_birth_date = resident.birth_date if whole[resident.node_path] else None
+        yield resident
 
 
 def resident_get(*, actor, resident_id, action: str = "resident.view") -> Resident:

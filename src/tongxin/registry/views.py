@@ -11,15 +11,20 @@ import json
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
 
+from tongxin.core import extensions
 from tongxin.core.errors import NotFound
-from tongxin.core.views import page_view, paginate, wants_fragment
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Filter, Listing, Sheet
+from tongxin.core.views import export_link, page_view, paginate, wants_fragment
 from tongxin.grid.selectors import ancestors_visible, node_get
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at
 from tongxin.registry import rights, selectors
 from tongxin.registry.models import Household
+from tongxin.registry.tables import HOUSEHOLDS, MEMBERS
 
 
 def _place(user, node) -> list:
@@ -30,22 +35,43 @@ def _place(user, node) -> list:
     return trail
 
 
-@page_view
-def household_list(request):
+def _households_filtered(request):
     if not user_can(request.user, "household.view"):
         raise NotFound()
     code = (request.GET.get("node") or "").strip()
     node = node_get(actor=request.user, code=code) if code else None
     q = (request.GET.get("q") or "").strip()[:100]
-    page = paginate(request, selectors.household_list(actor=request.user, node=node, search=q))
+    return node, q, selectors.household_list(actor=request.user, node=node, search=q)
+
+
+@page_view
+def household_list(request):
+    node, q, households = _households_filtered(request)
+    page = paginate(request, households)
     selectors.list_shown(actor=request.user, model=Household, rows=page.items)
-    context = {"node": node, "q": q, "page": page, "trail": _place(request.user, node) if node else []}
+    context = {"node": node, "q": q, "page": page, "trail": _place(request.user, node) if node else [],
+               "table": HOUSEHOLDS, "export_url": export_link(request, "registry:household_export")}
     if wants_fragment(request):
         # "more" appends rows to the table; the filter form replaces the whole result.
         template = ("registry/_household_rows.html" if request.htmx.target != "results"
                     else "registry/_household_results.html")
         return render(request, template, context)
     return render(request, "registry/household_list.html", context)
+
+
+@require_GET
+@page_view
+def household_export(request):
+    """The household list as filtered, every row, with the members of those households (masked
+    as the reader is shown them), to Excel; audited as one export naming the list and filter."""
+    node, q, households = _households_filtered(request)
+    filters = [Filter(key="q", raw=q, label=_("Household number or head of household"))]
+    if node is not None:
+        filters.insert(0, Filter(key="node", raw=node.code, label=_("Place"), shown=f"{node.name} ({node.code})"))
+    return xlsx_response(actor=request.user, listing=Listing(
+        name=HOUSEHOLDS.name, title=HOUSEHOLDS.title, filters=filters, place=node.path if node else "",
+        sheets=[Sheet(HOUSEHOLDS, households.iterator(chunk_size=500)),
+                Sheet(MEMBERS, selectors.members_shown(actor=request.user, households=households))]))
 
 
 @page_view
@@ -63,6 +89,12 @@ def household_detail(request, household_id: str):
         "trail": _place(request.user, household.node),
         "may_anonymise": household.anonymised_at is None and allows_at(request.user, "household.anonymise",
                                                                          household.node_path),
+        # Staff call the household from its page (a resident is not offered to call themself).
+        "may_call": bool(household.phone) and household.anonymised_at is None
+        and allows_at(request.user, "household.view", household.node_path),
+        # What the apps above the registry do for a household (record a visit, file a request …).
+        "links": extensions.page_links("registry:household", request.user, household),
+        "sections": extensions.page_sections("registry:household", request, household),
     })
 
 

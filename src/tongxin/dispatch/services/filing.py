@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from tongxin.core import audit, clock
+from tongxin.core import audit, clock, rows
 from tongxin.core.actors import Actor
 from tongxin.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongxin.core.notify import notify
@@ -107,7 +107,9 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
         # The number's random part may, rarely, repeat one already given: then draw again.
         fields["number"] = number(node, now)
         try:
-            with transaction.atomic():
+            # The request, its first step, the handlers' inbox messages and the audit entry
+            # go to the database together (one round trip on PostgreSQL).
+            with transaction.atomic(), rows.batch():
                 request = made = insert(Request(**fields))
                 request._prefetched_objects_cache = {"departments": []}
                 entry = WORKFLOW.step(request, actor=actor, action="file", from_state="")
@@ -115,7 +117,6 @@ def request_file(*, actor: Actor, category: Category, node: Node, description: s
                        subject=lambda made=made: gettext("New request %(number)s: %(category)s") % {
                            "number": made.number, "category": category.name},
                        link=link(request), object_id=str(request.pk))
-                # Last write of the transaction: the county's audit chain stays locked only until commit.
                 audit.record(action="request.file", actor=actor, obj=request)
                 # What the caller shows next is known already: no need to read it back.
                 request._prefetched_objects_cache = {"timeline": [entry], "departments": [], "attachments": []}

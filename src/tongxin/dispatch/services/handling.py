@@ -22,7 +22,7 @@ from tongxin.core.actors import Actor, is_system
 from tongxin.core.errors import Conflict, ValidationFailed
 from tongxin.core.notify import notify
 from tongxin.dispatch import rules
-from tongxin.dispatch.models import DepartmentRole, Request, RequestDepartment, State
+from tongxin.dispatch.models import DepartmentRole, Request, RequestDepartment
 from tongxin.dispatch.services.common import (
     accept_due,
     ancestor_or_self_at,
@@ -34,7 +34,7 @@ from tongxin.dispatch.services.common import (
     working_hours,
 )
 from tongxin.dispatch.workflow import WORKFLOW
-from tongxin.grid.models import Department, Level, Node
+from tongxin.grid.models import Department, Node
 from tongxin.people.selectors import officers_of
 
 RequestRef = Request | uuid.UUID | str
@@ -98,18 +98,12 @@ def request_start(*, actor: Actor, request: RequestRef, note: str = "") -> Reque
 
 
 def _next_level(request: Request) -> Node:
-    """One rung up the ladder: from departments to the county's dispatch centre; from a node to its parent."""
-    if rules.active_departments(request) and request.state in rules.WORKING + (State.ESCALATED,):
-        return rules.county_of(request.node)
-    node = request.handler_node
-    if node.level in (Level.COUNTY, Level.PREFECTURE, Level.REGION) or node.parent_id is None:
+    """One rung up the ladder (``rules.next_level``); at the top, call departments instead."""
+    target = rules.next_level(request)
+    if target is None:
         raise Conflict(_("The request is already at the dispatch centre: call departments instead."),
                        code="top_of_ladder")
-    parent = node.parent
-    # Unit and grid share the grid's workers: a unit's request climbs to the village.
-    while parent.level in (Level.UNIT, Level.GRID) and node.level == Level.UNIT and parent.parent_id:
-        node, parent = parent, parent.parent
-    return parent
+    return target
 
 
 def request_escalate(*, actor: Actor, request: RequestRef, reason: str, departments: Sequence[Department] = (),
@@ -211,13 +205,18 @@ def request_reject(*, actor: Actor, request: RequestRef, reason: str) -> Request
 
 
 def request_rate(*, actor: Actor, request: RequestRef, rating: int, comment: str = "") -> Request:
-    """The reporter (or the grid worker with them) confirms the result and rates it on five levels."""
+    """The reporter (or staff recording it with them) confirms the result and rates it on five
+    levels. Whoever handled the request may not (``rules.is_reporter_side``); staff of the
+    handler's side who took no step may record it, but it is kept as ``rating_by_handlers`` and
+    left out of satisfaction (``rules.on_handling_side``)."""
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise ValidationFailed(fields={"rating": [_("A rating is a whole number from 1 to 5.")]})
     with transaction.atomic():
         request = locked(actor, request)
-        WORKFLOW.take(request, actor=actor, name="rate", note=comment, changes={
-            "rating": rating, "rating_comment": (comment or "")[:500], "closed_at": clock.now()})
+        WORKFLOW.check(actor, request, "rate")
+        WORKFLOW.take(request, actor=actor, name="rate", note=comment, checked=True, changes={
+            "rating": rating, "rating_comment": (comment or "")[:500], "closed_at": clock.now(),
+            "rating_by_handlers": rules.on_handling_side(actor, request)})
     return request
 
 
@@ -232,7 +231,7 @@ def request_reopen(*, actor: Actor, request: RequestRef, reason: str) -> Request
         _update_departments(rules.active_departments(request), now, active=False)
         WORKFLOW.take(request, actor=actor, name="reopen", note=reason, checked=True, changes={
             "handler_node": handler, "handler_level": handler.level, "rating": None, "rating_comment": "",
-            "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
+            "rating_by_handlers": False, "closed_at": None, "resolved_at": None, "resolve_working_hours": None,
             "accept_due": accept_due(request.category, now, request.urgency, request.node_path), "resolve_due": None,
             "reopen_until": None})
         notify(recipients=handlers_to_notify(request), kind="request.reopened",

@@ -66,6 +66,8 @@ def _detail_context(request, req: Request, *, error: ApplicationError | None = N
     }
     if "escalate" in actions:
         context["departments_to_call"] = list(rules.callable_departments(req.node).values())
+        # Where "the next level up" goes, named on the form (None: at the top, departments only).
+        context["next_level"] = rules.next_level(req)
         posted_lead = request.POST.get("lead") if error else None
         context["lead_code"] = posted_lead if posted_lead is not None else req.category.department_code
         context["assisting_codes"] = request.POST.getlist("assisting") if error else []

@@ -102,7 +102,8 @@ class RequestForm(forms.Form):
         attrs={"accept": "image/jpeg,image/png,image/webp"}))
     # Staff filing for a resident say for which household, or for which place.
     household = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    household_number = forms.CharField(label=_("Household number"), required=False, max_length=32)
+    household_number = forms.CharField(label=_("Household: the head's name or part of its number"), required=False,
+                                       max_length=32)
     place = forms.ChoiceField(label=_("Or a place"), required=False)
 
     def __init__(self, *args, user, **kwargs):

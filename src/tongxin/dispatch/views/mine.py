@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid6
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tongxin.core import clock
 from tongxin.core.errors import ApplicationError, NotFound, ValidationFailed
 from tongxin.core.views import page_view, paginate
-from tongxin.dispatch import selectors, services, workflow
+from tongxin.dispatch import rules, selectors, services, workflow
 from tongxin.dispatch.models import (
     ReporterKind,
     Request,
@@ -26,6 +29,7 @@ from tongxin.grid.places import Places
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import is_resident_only
 from tongxin.registry import selectors as registry_selectors
+from tongxin.registry.models import Household
 
 # --- residents' own requests -------------------------------------------------------------
 
@@ -43,6 +47,17 @@ def my_requests(request):
     return render(request, "dispatch/my_requests.html", {"page": page})
 
 
+HOUSEHOLD_MATCHES = 10
+
+
+class SeveralHouseholds(ValidationFailed):
+    """Several households match what was typed: the form offers them to choose from."""
+
+    def __init__(self, households: list):
+        super().__init__(fields={"household_number": [_("Several households match: choose one.")]})
+        self.households = households
+
+
 def _where(user, form: RequestForm):
     """The household and the place a request is filed for."""
     data = form.cleaned_data
@@ -55,19 +70,31 @@ def _where(user, form: RequestForm):
     if data.get("household"):
         household = registry_selectors.household_get(actor=user, household_id=data["household"])
         return household, household.node
-    number = (data.get("household_number") or "").strip()
-    if number:
-        found = list(registry_selectors.household_list(actor=user).filter(number=number)[:2])
+    text = (data.get("household_number") or "").strip()
+    if text:
+        # The head's name or part of the number: nobody types a 20-digit number on a phone.
+        households = registry_selectors.household_list(actor=user)
+        found = list(households.filter(number=text)[:2]) or list(
+            registry_selectors.household_list(actor=user, search=text)[:HOUSEHOLD_MATCHES + 1])
         if not found:
             raise ValidationFailed(fields={"household_number": [
-                _("No household with this number in your part of the network.")]})
+                _("No household with this name or number in your part of the network.")]})
         if len(found) > 1:
-            raise ValidationFailed(fields={"household_number": [
-                _("Several households have this number: file from the household's own page.")]})
+            raise SeveralHouseholds(found[:HOUSEHOLD_MATCHES])
         return found[0], found[0].node
     if data.get("place"):
         return None, grid_selectors.node_get(actor=user, code=data["place"])
     raise ValidationFailed(fields={"household_number": [_("Say which household, or choose a place.")]})
+
+
+def _filed_message(req: Request) -> str:
+    """The confirmation after filing: its number, who handles it, and by when they accept it."""
+    text = gettext("Filed: request %(number)s, handled by %(handler)s.") % {
+        "number": req.number, "handler": rules.handler_name(req)}
+    if req.accept_due:
+        text += " " + gettext("To be accepted by %(due)s.") % {
+            "due": date_format(timezone.localtime(req.accept_due), "Y-m-d H:i")}
+    return text
 
 
 def _photo_hint() -> str:
@@ -87,11 +114,17 @@ def request_new(request):
     if preset and not is_resident_only(user):
         household = registry_selectors.household_get(actor=user, household_id=preset)
     status = 200
+    matches: list = []
     if request.method == "POST":
         form = RequestForm(request.POST, request.FILES, user=user)
         if form.is_valid():
             try:
                 req = _file(user, form)
+            except SeveralHouseholds as exc:
+                matches = exc.households
+                registry_selectors.list_shown(actor=user, model=Household, rows=matches)  # heads' names: audited
+                form.add_error("household_number", str(exc.fields["household_number"][0]))
+                status = exc.status
             except ApplicationError as exc:
                 if isinstance(exc, NotFound) and not exc.fields:
                     raise
@@ -102,6 +135,7 @@ def request_new(request):
                     form.add_error(None, str(exc.message))
                 status = exc.status
             else:
+                messages.success(request, _filed_message(req))
                 return redirect("dispatch:request", request_id=req.pk)
         else:
             status = 422
@@ -112,7 +146,7 @@ def request_new(request):
         form = RequestForm(initial={"client_id": uuid6.uuid7(), "urgency": Urgency.NORMAL,
                                     "household": household.pk if household else None}, user=user)
     return render(request, "dispatch/request_form.html", {
-        "form": form, "household": household, "photo_hint": _photo_hint(),
+        "form": form, "household": household, "photo_hint": _photo_hint(), "matches": matches,
     }, status=status)
 
 
@@ -153,6 +187,7 @@ def to_confirm(request):
                    "household__head_name").order_by("resolved_at", "id"))
     page = paginate(request, rows)
     _decorate(page.items, clock.now())
+    rules.preload_handled_by(user, page.items)
     for r in page.items:
         r.may_rate = "rate" in workflow.available_actions(user, r)
     return render(request, "dispatch/to_confirm.html", {

@@ -7,22 +7,27 @@ import math
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.views.decorators.http import require_GET
 
 from tongxin.core import clock
 from tongxin.core.errors import NotFound
-from tongxin.core.views import page_view, paginate, wants_fragment
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Listing, Sheet
+from tongxin.core.views import export_link, form_filters, page_view, paginate, wants_fragment
 from tongxin.dispatch import selectors
 from tongxin.dispatch.models import (
     State,
     Urgency,
 )
 from tongxin.dispatch.rules import WAITING
+from tongxin.dispatch.tables import QUEUE
 from tongxin.dispatch.views.common import (
     MAP_POINTS_MAX,
     _decorate,
     _may_watch,
     _place_choices,
     due_info,
+    placed,
     polling,
     since_of,
 )
@@ -34,7 +39,8 @@ from tongxin.people.permissions import user_can
 from tongxin.people.scope import allows_at, scope_roots
 
 
-def _queue_context(request) -> dict:
+def _queue_filtered(request):
+    """The queue's filter form, its place, and the requests it selects (the page and its export alike)."""
     user = request.user
     form = QueueFilter(request.GET or None, user=user)
     form.is_valid()  # a field with a bad value is shown with its error and left out of the filter
@@ -49,20 +55,27 @@ def _queue_context(request) -> dict:
     requests = requests.defer("node__boundary", "handler_node__boundary", "description")
     if search:  # which household each found request is for, to tell namesakes apart
         requests = requests.select_related("household")
+    return form, node, filters, requests, search, states, data
+
+
+def _queue_context(request) -> dict:
+    user = request.user
+    form, node, filters, requests, search, states, data = _queue_filtered(request)
     page = paginate(request, requests)
     now = clock.now()
     since = since_of(request, now)
     _decorate(page.items, now)
-    for r in page.items:
+    for r in placed(user, page.items):
         r.new = r.created_at > since or (r.state in WAITING and r.updated_at > since)
         r.household_shown = bool(search and r.household_id and allows_at(user, "household.view", r.node_path))
     if search:
         selectors.search_shown(actor=user, rows=page.items)
     overdue = selectors.request_list(overdue=True, **filters).count() if states.get("open_only") else None
-    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now,
+    return {"form": form, "page": page, "node": node, "overdue_count": overdue, "now": now, "table": QUEUE,
             "searching": bool(search), "open_only": bool(states.get("open_only")),
             "every_state": bool(search) and not data.get("state"),
-            "places": Places(user, [r.node for r in page.items]), **polling(request, since)}
+            "places": Places(user, [r.node for r in page.items]), **polling(request, since),
+            "export_url": export_link(request, "dispatch:queue_export")}
 
 
 @page_view
@@ -76,6 +89,18 @@ def queue(request):
         return render(request, "dispatch/_queue_results.html", context)
     return render(request, "dispatch/queue.html", context)
 
+
+@require_GET
+@page_view
+def queue_export(request):
+    """The queue as shown, with its filters, to Excel (every row, not one page)."""
+    if not _may_watch(request.user):
+        raise NotFound()
+    form, node, _filters, requests, _search, _states, _data = _queue_filtered(request)
+    rows = placed(request.user, requests.iterator(chunk_size=500))
+    listing = Listing(name=QUEUE.name, title=QUEUE.title, sheets=[Sheet(QUEUE, rows)],
+                      filters=form_filters(form), place=node.path if node else "")
+    return xlsx_response(actor=request.user, listing=listing)
 
 
 # --- the map -----------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Statistics of requests for a node and its children."""
+"""Statistics of requests for a node and its children.
+
+Every figure's words and what it counts are declared once in dispatch/tables.py: the page's
+headline, its tables and the export read the same declarations, so "resolved (incl. closed)"
+in the headline is the sum of "waiting for rating" and "closed" below it.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,17 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from tongxin.core.errors import NotFound, ValidationFailed
-from tongxin.core.views import page_view
-from tongxin.dispatch import selectors
-from tongxin.dispatch.models import (
-    State,
-)
+from tongxin.core.export import xlsx_response
+from tongxin.core.tables import Filter, Listing, Sheet
+from tongxin.core.views import export_link, page_view
+from tongxin.dispatch import selectors, tables
+from tongxin.dispatch.models import State
 from tongxin.dispatch.views.common import _category_choices, _code
 from tongxin.dispatch.views.forms import ALL_STATES, DONE, StatsFilter
 from tongxin.grid import selectors as grid_selectors
-from tongxin.grid.models import Level
 from tongxin.grid.places import Places
 from tongxin.people.permissions import user_can
 from tongxin.people.scope import scope_roots
@@ -25,12 +30,8 @@ from tongxin.people.scope import scope_roots
 # --- statistics --------------------------------------------------------------------------
 
 
-def _share(value) -> dict | None:
-    return None if value is None else {"percent": round(value * 100, 1), "width": round(value * 100)}
-
-
-@page_view
-def stats(request):
+def _stats_figures(request) -> dict:
+    """The filter, the place and its figures; a bad period is shown with its error (422)."""
     user = request.user
     if not user_can(user, "dispatch.stats"):
         raise NotFound()
@@ -59,29 +60,59 @@ def stats(request):
     links = {"total": requests_behind(state=ALL_STATES), "open": requests_behind(),
              "overdue": requests_behind(overdue="on"), "resolved": requests_behind(state=DONE),
              "rejected": requests_behind(state=State.REJECTED)}
-    rates = [
-        (_("Accepted on time"), _share(figures["on_time_acceptance_rate"])),
-        (_("Resolved on time"), _share(figures["on_time_resolution_rate"])),
-        (_("Completion rate"), _share(figures["completion_rate"])),
-        (_("Satisfaction rate"), _share(figures["satisfaction_rate"])),
-    ]
-    total = figures["total"] or 0
-    by_state = [(State(s).label, n, round(100 * n / total) if total else 0, requests_behind(state=s))
-                for s, n in figures["by_state"].items()]
-    by_category = sorted(((categories.get(c, c), n, round(100 * n / total) if total else 0,
-                           requests_behind(state=ALL_STATES, category=c))
-                          for c, n in figures["by_category"].items()), key=lambda row: -row[1])
-    children = [{**c, "completion": _share(c["completion_rate"]), "on_time": _share(c["on_time_resolution_rate"]),
-                 "satisfaction": _share(c["satisfaction_rate"]), "level_label": Level(c["level"]).label,
-                 "path": f"{node.path}{c['code']}/",
+    headline = tables.figure_rows(figures, tables.FIGURES)
+    for row in headline:
+        row["url"] = links.get(row["key"], "")
+    by_state = tables.state_rows(figures)
+    for row in by_state:
+        row["url"] = requests_behind(state=row["key"])
+    by_category = tables.category_rows(figures, categories)
+    for row in by_category:
+        row["url"] = requests_behind(state=ALL_STATES, category=row["key"])
+    children = [{**c, "path": f"{node.path}{c['code']}/",
                  "links": {"total": requests_behind(state=ALL_STATES, node=c["code"]),
                            "open": requests_behind(node=c["code"]),
                            "overdue": requests_behind(overdue="on", node=c["code"])}}
                 for c in figures["children"]]
-    return render(request, "dispatch/stats.html", {
-        "form": form, "node": node, "figures": figures, "rates": rates, "by_state": by_state,
-        "by_category": by_category, "children": children, "links": links,
-        "places": Places(user, [c["path"] for c in children]),
-    }, status=status)
+    places = Places(user, [c["path"] for c in children])
+    for c in children:
+        c["place_text"] = places.text(c["path"])
+    return {
+        "form": form, "node": node, "figures": figures, "status": status, "links": links,
+        "headline": headline,
+        "rates": tables.figure_rows(figures, tables.RATES),
+        "by_state": by_state,
+        "by_category": by_category,
+        "children": children, "places": places,
+    }
 
 
+@page_view
+def stats(request):
+    context = _stats_figures(request)
+    context.update(figures_table=tables.FIGURES_TABLE, rates_table=tables.RATES_TABLE,
+                   states_table=tables.STATES_TABLE, categories_table=tables.CATEGORIES_TABLE,
+                   children_table=tables.CHILDREN_TABLE, export_url=export_link(request, "dispatch:stats_export"))
+    return render(request, "dispatch/stats.html", context, status=context["status"])
+
+
+@require_GET
+@page_view
+def stats_export(request):
+    """The statistics as shown, one sheet per table, to Excel."""
+    context = _stats_figures(request)
+    if context["status"] != 200:
+        raise ValidationFailed(fields={k: [str(m) for m in v] for k, v in context["form"].errors.items()})
+    node, figures = context["node"], context["figures"]
+    period = f"{figures['from']:%Y-%m-%d} – {figures['to']:%Y-%m-%d}"
+    filters = [Filter(key="node", raw=node.code, label=_("Place"), shown=f"{node.name} ({node.code})"),
+               Filter(key="period", raw=f"{figures['from']:%Y-%m-%d}..{figures['to']:%Y-%m-%d}",
+                      label=_("Requests filed"), shown=period)]
+    listing = Listing(name="stats", title=_("Request statistics"), filters=filters, place=node.path, sheets=[
+        Sheet(tables.FIGURES_TABLE, context["headline"]),
+        Sheet(tables.RATES_TABLE, context["rates"]),
+        Sheet(tables.STATES_TABLE, context["by_state"]),
+        Sheet(tables.CATEGORIES_TABLE, context["by_category"]),
+        Sheet(tables.CHILDREN_TABLE, context["children"]),
+    ])
+    return xlsx_response(actor=request.user, listing=listing)
