@@ -296,5 +296,6 @@ def test_statistics_for_the_county_and_its_townships(dnet, open_page, shot, lang
     expect(page.locator("#rates")).to_contain_text("100.0%")
     shot(page, f"dispatch-stats-{language}-desktop")
     with page.expect_navigation():
-        page.locator("#children tbody tr").first.locator("td").first.locator("a").click()  # the place; its figures open the queue
+        # the place (its first cell); its figures open the queue
+        page.locator("#children tbody tr").first.locator("td").first.locator("a").click()
     expect(page.locator("h1")).to_contain_text({"zh-hans": "康马镇", "bo": "ཁང་དམར་གྲོང་རྡལ།"}[language])
