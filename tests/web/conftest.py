@@ -14,15 +14,40 @@ def net(db):
 
 
 @pytest.fixture
-def client_as(client):
-    """``client_as(user)``: the test client signed in as ``user``, in Chinese."""
+def client_as(db):
+    """``client_as(user, language)``: a client of its own, signed in as ``user`` (Chinese unless
+    told), so that several people can act in one test."""
+    from django.test import Client
 
     def sign_in(user, language: str = "zh-hans"):
+        client = Client()
         client.force_login(user)
         client.cookies["django_language"] = language
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def dnet(net):
+    """The page network with the dispatch catalogue, departments and officers."""
+    from tests.web.test_dispatch_pages import add_dispatch
+
+    return add_dispatch(net)
+
+
+@pytest.fixture
+def dispatch_now():
+    """The dispatch page tests' moment (``test_dispatch_pages.NOW``); the language is reset after."""
+    from django.utils import translation
+
+    from tests.web.test_dispatch_pages import NOW
+    from tongxin.core import clock
+
+    clock.set_now(NOW)
+    yield
+    clock.set_now(None)
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from tongxin.dispatch.views import due_info
 from tongxin.grid.models import Node
 from tongxin.people.roles import Role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dispatch_now")]
 
 TZ = ZoneInfo("Asia/Shanghai")
 # A Wednesday in office hours, in a year whose official calendar the package knows.
@@ -84,33 +84,6 @@ def png_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
     return out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    clock.set_now(NOW)
-    yield
-    clock.set_now(None)
-    translation.deactivate()
-
-
-@pytest.fixture
-def dnet(net):
-    return add_dispatch(net)
-
-
-@pytest.fixture
-def client_as(db):
-    """``client_as(user, language)``: a client of its own, signed in (several people act in one test)."""
-    from django.test import Client
-
-    def sign_in(user, language: str = "zh-hans"):
-        client = Client()
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return sign_in
 
 
 def detail_url(req) -> str:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
-from tests.web.test_dispatch_pages import NOW, add_dispatch, file_request
+from tests.web.test_dispatch_pages import NOW, file_request
 from tongxin.core import clock
 from tongxin.core.export import AUDIT_ACTION
 from tongxin.core.models import AuditEntry
@@ -27,35 +27,9 @@ from tongxin.dispatch.models import Category, State
 from tongxin.people.tables import STAFF
 from tongxin.registry.tables import HOUSEHOLDS, MEMBERS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dispatch_now")]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    clock.set_now(NOW)
-    yield
-    clock.set_now(None)
-    translation.deactivate()
-
-
-@pytest.fixture
-def dnet(net):
-    return add_dispatch(net)
-
-
-@pytest.fixture
-def client_as(db):
-    from django.test import Client
-
-    def sign_in(user, language: str = "zh-hans"):
-        client = Client()
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return sign_in
 
 
 def headers(table, language: str) -> list[str]:

@@ -15,12 +15,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
-from tests.web.test_dispatch_pages import NOW, add_dispatch, file_request
+from tests.web.test_dispatch_pages import NOW, file_request
 from tongxin.core import clock
 from tongxin.core.models import AuditEntry, Notification
 from tongxin.dispatch import services
@@ -28,35 +26,9 @@ from tongxin.dispatch.models import Request, State
 from tongxin.grid.models import Node
 from tongxin.grid.places import Places
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dispatch_now")]
 
 QUEUE = "/dispatch/"
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    clock.set_now(NOW)
-    yield
-    clock.set_now(None)
-    translation.deactivate()
-
-
-@pytest.fixture
-def dnet(net):
-    return add_dispatch(net)
-
-
-@pytest.fixture
-def client_as(db):
-    """``client_as(user, language)``: a client of its own, signed in (several people act in one test)."""
-
-    def sign_in(user, language: str = "zh-hans"):
-        client = Client()
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return sign_in
 
 
 def close(net, req, *, rating: int = 5) -> Request:

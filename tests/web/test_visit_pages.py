@@ -14,38 +14,13 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from tests.web.test_dispatch_pages import NOW, add_dispatch, file_request
+from tests.web.test_dispatch_pages import NOW, file_request
 from tongxin.core import clock
 from tongxin.core.models import AuditEntry
 from tongxin.dispatch import services
 from tongxin.dispatch.models import Request, Visit, VisitRound
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    clock.set_now(NOW)
-    yield
-    clock.set_now(None)
-
-
-@pytest.fixture
-def dnet(net):
-    return add_dispatch(net)
-
-
-@pytest.fixture
-def client_as(db):
-    from django.test import Client
-
-    def sign_in(user, language: str = "zh-hans"):
-        client = Client()
-        client.force_login(user)
-        client.cookies["django_language"] = language
-        return client
-
-    return sign_in
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dispatch_now")]
 
 
 def plan(net, grid=None, title="冬季敲门行动", by=None) -> VisitRound:
